@@ -1,0 +1,254 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/rotlog/rotlog/pattern"
+)
+
+const usage = `Usage: rotlog -p PATTERN [flags]
+
+rotlog reads lines from standard input and appends them to log files named by
+PATTERN, switching files at clock-aligned time boundaries. Any number of rotlog
+processes may write the same target at once.
+
+A PATTERN without % conversions is an active file: it is renamed to
+PATTERN.SUFFIX when its period ends. A PATTERN with conversions is a
+template: each period writes the pattern expanded at its start.
+
+Example:
+    myserver | rotlog -p app.log -when midnight
+    myserver | rotlog -p '/var/log/app/%Y/%m/%d/access.log'
+
+Flags (single-dash long forms such as -when work too):
+    -p, --path PATTERN        target: a plain path or a strftime pattern (required)
+    -w, --when UNIT           S, M, H, D, midnight, W0..W6 (0 = Monday), month,
+                              year or never; default: the finest unit the pattern
+                              shows, never for an active file
+        --interval N          rotate every N units (default 1)
+        --suffix FMT          strftime suffix of rotated active files
+                              (default by unit, e.g. %Y-%m-%d for D)
+        --utc                 cut periods and names in UTC
+        --tz ZONE             cut periods and names in an IANA zone (default:
+                              local time, TZ honoured)
+        --mode MODE           permission bits of created files (default 0644)
+        --fsync               fsync after every write
+        --max-line SIZE       longest line held back to be written whole
+                              (default 1M); longer lines are written in pieces
+        --lock-timeout DUR    break a lock this old whose owner is gone (default 10s)
+        --start-time TIME     pretend the clock reads TIME at start
+                              ("2026-11-24 23:59:58", RFC 3339 or @UNIXSECONDS)
+        --dry-run             print the file written now, the next boundary and
+                              the rotated name, then exit
+    -v, --verbose             report every file opened and rotated
+    -V, --version             print the version and exit
+    -h, --help                print this help and exit
+
+Signals: TERM and INT write what was read and exit, HUP reopens the file,
+ALRM rotates now.
+`
+
+// usageError is a bad command line: exit 2 before reading any input.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// options is the parsed command line.
+type options struct {
+	path, when, suffix, tz      string
+	mode, maxLine, lockTimeout  string
+	startTime                   string
+	interval                    int
+	utc, fsync, dryRun, verbose bool
+	version, help               bool
+	args                        []string // after --
+}
+
+func newFlagSet(o *options) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("rotlog", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.SortFlags = false
+	fs.StringVarP(&o.path, "path", "p", "", "")
+	fs.StringVarP(&o.when, "when", "w", "", "")
+	fs.IntVar(&o.interval, "interval", 1, "")
+	fs.StringVar(&o.suffix, "suffix", "", "")
+	fs.BoolVar(&o.utc, "utc", false, "")
+	fs.StringVar(&o.tz, "tz", "", "")
+	fs.StringVar(&o.mode, "mode", "0644", "")
+	fs.BoolVar(&o.fsync, "fsync", false, "")
+	fs.StringVar(&o.maxLine, "max-line", "1M", "")
+	fs.StringVar(&o.lockTimeout, "lock-timeout", "10s", "")
+	fs.StringVar(&o.startTime, "start-time", "", "")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "")
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "")
+	fs.BoolVarP(&o.version, "version", "V", false, "")
+	fs.BoolVarP(&o.help, "help", "h", false, "")
+	return fs
+}
+
+// normalizeArgs rewrites Go-style long flags (-when) to GNU form (--when)
+// before pflag sees them, which would read -when as -w hen. It stops at --.
+func normalizeArgs(fs *pflag.FlagSet, args []string) []string {
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' {
+			name, _, _ := strings.Cut(a[1:], "=")
+			if fs.Lookup(name) != nil {
+				a = "-" + a
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func parseArgs(args []string) (*options, error) {
+	o := &options{}
+	fs := newFlagSet(o)
+	if err := fs.Parse(normalizeArgs(fs, args)); err != nil {
+		return nil, usageError{err}
+	}
+	o.args = fs.Args()
+	if fs.ArgsLenAtDash() < 0 && len(o.args) > 0 {
+		return nil, usagef("unexpected argument %q", o.args[0])
+	}
+	return o, nil
+}
+
+// config is what the options mean, checked.
+type config struct {
+	pat         *pattern.Pattern
+	loc         *time.Location
+	mode        uint32
+	maxLine     int
+	lockTimeout time.Duration
+	offset      time.Duration // --start-time minus the real clock
+}
+
+func (o *options) config(realNow time.Time) (*config, error) {
+	c := &config{loc: time.Local}
+	if o.path == "" {
+		return nil, usagef("missing --path")
+	}
+	if len(o.args) > 0 {
+		return nil, usagef("running a command after -- is not supported")
+	}
+	switch {
+	case o.utc && o.tz != "":
+		return nil, usagef("--utc and --tz exclude each other")
+	case o.utc:
+		c.loc = time.UTC
+	case o.tz != "":
+		loc, err := time.LoadLocation(o.tz)
+		if err != nil || o.tz == "Local" {
+			return nil, usagef("--tz: unknown time zone %q", o.tz)
+		}
+		c.loc = loc
+	}
+	if o.interval < 1 {
+		return nil, usagef("--interval: %d is not a positive number", o.interval)
+	}
+	var err error
+	c.pat, err = pattern.Compile(o.path, pattern.Options{
+		When: o.when, Interval: o.interval, Suffix: o.suffix, Location: c.loc,
+	})
+	if err != nil {
+		return nil, usageError{err}
+	}
+	m, err := strconv.ParseUint(o.mode, 8, 32)
+	if err != nil || m > 0o777 {
+		return nil, usagef("--mode: %q is not an octal mode like 0644", o.mode)
+	}
+	c.mode = uint32(m)
+	ml, err := parseSize(o.maxLine)
+	if err != nil || ml < 1 || ml > 1<<30 {
+		return nil, usagef("--max-line: %q is not a size from 1 to 1G", o.maxLine)
+	}
+	c.maxLine = int(ml)
+	c.lockTimeout, err = parseDuration(o.lockTimeout)
+	if err != nil || c.lockTimeout <= 0 {
+		return nil, usagef("--lock-timeout: %q is not a positive duration like 10s", o.lockTimeout)
+	}
+	if o.startTime != "" {
+		t, err := parseTime(o.startTime, c.loc)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		c.offset = t.Sub(realNow)
+	}
+	return c, nil
+}
+
+// parseSize reads 500K, 100M, 2G (binary multiples) or a byte count.
+func parseSize(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
+	mult := int64(1)
+	if t != "" {
+		if i := strings.IndexByte("KMGT", t[len(t)-1]); i >= 0 {
+			mult = 1 << (10 * (i + 1))
+			t = t[:len(t)-1]
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	return n * mult, nil
+}
+
+// parseDuration reads Go durations plus whole days and weeks: 36h, 7d, 4w.
+func parseDuration(s string) (time.Duration, error) {
+	for _, u := range []struct {
+		suffix string
+		d      time.Duration
+	}{{"d", 24 * time.Hour}, {"w", 7 * 24 * time.Hour}} {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			v, err := strconv.ParseUint(n, 10, 32)
+			if err != nil {
+				return 0, fmt.Errorf("bad duration %q", s)
+			}
+			return time.Duration(v) * u.d, nil
+		}
+	}
+	return time.ParseDuration(s)
+}
+
+// parseTime reads --start-time: RFC 3339, a local date and time, or @UNIX.
+func parseTime(s string, loc *time.Location) (time.Time, error) {
+	if rest, ok := strings.CutPrefix(s, "@"); ok {
+		sec, err := strconv.ParseFloat(rest, 64)
+		if err == nil && !math.IsInf(sec, 0) && !math.IsNaN(sec) {
+			return time.Unix(0, int64(sec*1e9)), nil
+		}
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{
+		"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999",
+		"2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02",
+	} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, errors.New("--start-time: " + strconv.Quote(s) + ` is not a time like "2026-11-24 23:59:58", RFC 3339 or @UNIXSECONDS`)
+}

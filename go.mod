@@ -1,0 +1,9 @@
+module github.com/rotlog/rotlog
+
+go 1.26.8
+
+require (
+	github.com/lestrrat-go/strftime v1.2.0
+	github.com/spf13/pflag v1.1.0
+	golang.org/x/sys v0.50.0
+)

@@ -1,0 +1,102 @@
+// Command rotlog reads lines from standard input and writes them to log
+// files named by a strftime pattern, rotating at clock-aligned boundaries,
+// safely with any number of rotlog processes writing the same target.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"github.com/rotlog/rotlog/pattern"
+	"github.com/rotlog/rotlog/rotator"
+)
+
+// version is set with -ldflags "-X main.version=...".
+var version = ""
+
+// lockedHook, if set, runs while a rotation lock is held. Only TestMain
+// sets it, before run is called.
+var lockedHook func()
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is rotlog without a process around it. It returns the exit code: 0,
+// 2 for a bad command line (found before any input is read), 1 otherwise.
+func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	o, err := parseArgs(args)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	switch {
+	case o.help:
+		io.WriteString(stdout, usage)
+		return 0
+	case o.version:
+		fmt.Fprintln(stdout, "rotlog", versionString())
+		return 0
+	}
+	c, err := o.config(time.Now())
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if o.dryRun {
+		dryRun(stdout, c.pat, time.Now().Add(c.offset))
+		return 0
+	}
+	a := &app{cfg: c, stderr: stderr, verbose: o.verbose}
+	a.rot = rotator.New(rotator.Config{
+		Pattern:     c.pat,
+		Mode:        os.FileMode(c.mode),
+		Fsync:       o.fsync,
+		LockTimeout: c.lockTimeout,
+		Logf:        a.warnf,
+		Verbosef:    a.verbosef,
+		Locked:      lockedHook,
+	})
+	if err := a.serve(stdin); err != nil {
+		return fail(stderr, err)
+	}
+	return 0
+}
+
+// fail prints err in rotlog's voice and returns its exit code.
+func fail(stderr io.Writer, err error) int {
+	fmt.Fprintf(stderr, "rotlog: error: %v\n", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(stderr, "rotlog: hint: see rotlog --help")
+		return 2
+	}
+	return 1
+}
+
+func dryRun(w io.Writer, p *pattern.Pattern, now time.Time) {
+	fmt.Fprintf(w, "file: %s\n", p.Path(now))
+	next := p.Next(now)
+	if next.Equal(pattern.EndOfTime) {
+		fmt.Fprintln(w, "next boundary: never")
+		return
+	}
+	fmt.Fprintf(w, "next boundary: %s\n", next.In(p.Location).Format(time.RFC3339))
+	if p.Template() {
+		fmt.Fprintf(w, "next file: %s\n", p.Path(next))
+	} else {
+		fmt.Fprintf(w, "rotates to: %s\n", p.RotatedName(p.Start(now)))
+	}
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}

@@ -1,0 +1,406 @@
+package pattern
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/strftime"
+)
+
+// verb says what one strftime conversion means to rotlog: the finest unit it
+// shows, the text it can expand to, and the Go layout that parses it back
+// ("" when Go cannot parse it).
+type verb struct {
+	unit   Unit
+	re     string
+	layout string
+}
+
+const (
+	reMon  = `[A-Z][a-z]{2}`
+	reWord = `[A-Z][a-z]+`
+)
+
+// verbs lists every conversion the formatter accepts, %s included (see
+// TestVerbTableCoversFormatter). A unit of Never means the verb shows no time
+// that periods could follow (a zone, a tab).
+var verbs = map[byte]verb{
+	'A': {Day, reWord, "Monday"},
+	'a': {Day, reMon, "Mon"},
+	'B': {Month, reWord, "January"},
+	'b': {Month, reMon, "Jan"},
+	'C': {Year, `\d{2}`, ""},
+	'c': {Second, reMon + ` ` + reMon + ` [ \d]\d \d{2}:\d{2}:\d{2} \d{4}`, "Mon Jan _2 15:04:05 2006"},
+	'D': {Day, `\d{2}/\d{2}/\d{2}`, "01/02/06"},
+	'd': {Day, `\d{2}`, "02"},
+	'e': {Day, `[ \d]\d`, "_2"},
+	'F': {Day, `\d{4}-\d{2}-\d{2}`, "2006-01-02"},
+	'G': {Year, `\d{4}`, ""},
+	'g': {Year, `\d{2}`, ""},
+	'H': {Hour, `\d{2}`, "15"},
+	'h': {Month, reMon, "Jan"},
+	'I': {Hour, `\d{2}`, "03"},
+	'j': {Day, `\d{3}`, "002"},
+	'k': {Hour, `[ \d]\d`, ""},
+	'l': {Hour, `[ \d]\d`, ""},
+	'M': {Minute, `\d{2}`, "04"},
+	'm': {Month, `\d{2}`, "01"},
+	'n': {Never, `\n`, ""},
+	'p': {Hour, `[AP]M`, "PM"},
+	'R': {Minute, `\d{2}:\d{2}`, "15:04"},
+	'r': {Second, `\d{2}:\d{2}:\d{2} [AP]M`, "03:04:05 PM"},
+	'S': {Second, `\d{2}`, "05"},
+	's': {Second, `\d+`, ""},
+	'T': {Second, `\d{2}:\d{2}:\d{2}`, "15:04:05"},
+	't': {Never, `\t`, ""},
+	'U': {Week, `\d{2}`, ""},
+	'u': {Day, `[1-7]`, ""},
+	'V': {Week, `\d{2}`, ""},
+	'v': {Day, `[ \d]\d-` + reMon + `-\d{4}`, "_2-Jan-2006"},
+	'W': {Week, `\d{2}`, ""},
+	'w': {Day, `[0-6]`, ""},
+	'X': {Second, `\d{2}:\d{2}:\d{2}`, "15:04:05"},
+	'x': {Day, `\d{2}/\d{2}/\d{2}`, "01/02/06"},
+	'Y': {Year, `\d{4}`, "2006"},
+	'y': {Year, `\d{2}`, "06"},
+	'Z': {Never, `[A-Za-z0-9+\-]+`, "MST"},
+	'z': {Never, `[+\-]\d{4}`, "-0700"},
+	'%': {Never, `%`, ""},
+}
+
+// element is one piece of a parsed pattern: verbatim text, or a conversion.
+type element struct {
+	text  string
+	verb  byte
+	noPad bool
+}
+
+// scan splits a strftime pattern the way the formatter does: "%" then an
+// optional "-" or "#" (no padding) then the verb.
+func scan(p string) ([]element, error) {
+	var out []element
+	for p != "" {
+		i := strings.IndexByte(p, '%')
+		if i < 0 {
+			out = append(out, element{text: p})
+			break
+		}
+		if i > 0 {
+			out = append(out, element{text: p[:i]})
+		}
+		p = p[i:]
+		e := element{}
+		j := 1
+		if len(p) > 1 && (p[1] == '-' || p[1] == '#') {
+			e.noPad = true
+			j = 2
+		}
+		if len(p) <= j {
+			return nil, errors.New("stray % at the end")
+		}
+		e.verb = p[j]
+		if _, ok := verbs[e.verb]; !ok {
+			return nil, fmt.Errorf("unknown conversion %%%c", e.verb)
+		}
+		out = append(out, e)
+		p = p[j+1:]
+	}
+	return out, nil
+}
+
+// format is one compiled strftime format together with the matcher for its
+// expansions.
+type format struct {
+	f      *strftime.Strftime
+	elems  []element
+	unit   Unit   // finest unit a conversion shows; Never if none
+	re     string // matches every expansion; one group per parseable conversion
+	layout string // Go layout of the groups, joined by "\x00"; "" for %s
+	// exact is set when every conversion can be parsed back, so the text
+	// determines the instant that expands to it.
+	exact bool
+	unix  int // index of the %s group, or -1
+	timed bool
+}
+
+func compileFormat(p string) (*format, error) {
+	elems, err := scan(p)
+	if err != nil {
+		return nil, err
+	}
+	f, err := strftime.New(p, strftime.WithUnixSeconds('s'))
+	if err != nil {
+		return nil, err
+	}
+	fm := &format{f: f, elems: elems, exact: true, unix: -1}
+	var re, layout strings.Builder
+	groups := 0
+	for _, e := range elems {
+		if e.verb == 0 {
+			re.WriteString(regexp.QuoteMeta(e.text))
+			continue
+		}
+		v := verbs[e.verb]
+		if v.unit != Never {
+			fm.timed = true
+		}
+		if v.unit.finer(fm.unit) {
+			fm.unit = v.unit
+		}
+		switch {
+		case e.verb == 's' && !e.noPad:
+			fm.unix = groups
+			groups++
+			re.WriteString(`(\d+)`)
+		case v.layout == "" || e.noPad:
+			if v.unit != Never {
+				fm.exact = false
+			}
+			if e.noPad {
+				re.WriteString(`(?:` + v.re + `|\d+)`)
+			} else {
+				re.WriteString(`(?:` + v.re + `)`)
+			}
+		default:
+			groups++
+			re.WriteString(`(` + v.re + `)`)
+			if layout.Len() > 0 {
+				layout.WriteByte(0)
+			}
+			layout.WriteString(v.layout)
+		}
+	}
+	fm.re = re.String()
+	fm.layout = layout.String()
+	return fm, nil
+}
+
+func (fm *format) expand(t time.Time) string {
+	return fm.f.FormatString(t)
+}
+
+// parse turns the submatches of fm.re back into an instant. ok is false when
+// they do not form a valid time; known is false when the conversions cannot
+// determine one.
+func (fm *format) parse(groups []string, text string, loc *time.Location) (t time.Time, known, ok bool) {
+	if !fm.exact {
+		return time.Time{}, false, true
+	}
+	if fm.unix >= 0 {
+		// %s fixes the instant; the other groups are checked by re-expansion.
+		sec, err := strconv.ParseInt(groups[fm.unix], 10, 64)
+		if err != nil {
+			return time.Time{}, false, false
+		}
+		t = time.Unix(sec, 0).In(loc)
+	} else {
+		var err error
+		t, err = time.ParseInLocation(fm.layout, strings.Join(groups, "\x00"), loc)
+		if err != nil {
+			return time.Time{}, false, false
+		}
+	}
+	if fm.expand(t) != text {
+		return time.Time{}, false, false
+	}
+	return t, true, true
+}
+
+// Options configure Compile. The zero value gives the defaults of the spec.
+type Options struct {
+	When     string         // --when; "" means the finest unit of a template, never for an active file
+	Interval int            // --interval; 0 means 1
+	Suffix   string         // --suffix; "" means the default for the unit
+	Location *time.Location // nil means time.Local
+}
+
+// Pattern is a compiled target.
+type Pattern struct {
+	Schedule
+	raw      string
+	active   string  // the active file's name, for a target without conversions
+	path     *format // the target itself
+	suffix   *format // active-file targets only
+	template bool
+	matchRe  *regexp.Regexp
+}
+
+// DefaultSuffix returns the rotated-name suffix used for a unit when
+// --suffix is not given.
+func DefaultSuffix(u Unit) string {
+	switch u {
+	case Minute:
+		return "%Y-%m-%d_%H-%M"
+	case Hour:
+		return "%Y-%m-%d_%H"
+	case Day, Week:
+		return "%Y-%m-%d"
+	case Month:
+		return "%Y-%m"
+	case Year:
+		return "%Y"
+	}
+	return "%Y-%m-%d_%H-%M-%S"
+}
+
+// Compile checks and compiles a target pattern.
+func Compile(p string, opt Options) (*Pattern, error) {
+	if p == "" {
+		return nil, errors.New("empty path")
+	}
+	if strings.HasSuffix(p, "/") {
+		return nil, fmt.Errorf("path %q names a directory", p)
+	}
+	pf, err := compileFormat(p)
+	if err != nil {
+		return nil, fmt.Errorf("path %q: %w", p, err)
+	}
+	pt := &Pattern{raw: p, path: pf}
+	for _, e := range pf.elems {
+		if e.verb != 0 && e.verb != '%' {
+			pt.template = true
+		}
+	}
+	if !pt.template {
+		pt.active = pf.expand(time.Time{}) // only %% to undo
+	}
+	pt.Location = opt.Location
+	if pt.Location == nil {
+		pt.Location = time.Local
+	}
+	pt.Interval = opt.Interval
+	if opt.Interval < 0 {
+		return nil, fmt.Errorf("interval %d is not positive", opt.Interval)
+	}
+	if opt.Interval == 0 {
+		pt.Interval = 1
+	}
+	switch {
+	case opt.When != "":
+		pt.Unit, pt.Weekday, err = ParseWhen(opt.When)
+		if err != nil {
+			return nil, err
+		}
+	case pt.template:
+		pt.Unit = pf.unit
+		if pt.Unit == Week {
+			pt.Weekday = time.Monday
+		}
+	default:
+		pt.Unit = Never
+	}
+	if pt.template {
+		if opt.Suffix != "" {
+			return nil, errors.New("--suffix applies only to an active-file target (a path without % conversions)")
+		}
+		pt.matchRe, err = regexp.Compile(`^` + pf.re + `(?:\.(\d+))?(?:\.(gz|zst))?$`)
+	} else {
+		s := opt.Suffix
+		if s == "" {
+			s = DefaultSuffix(pt.Unit)
+		}
+		if strings.Contains(s, "/") {
+			return nil, fmt.Errorf("suffix %q must not contain /", s)
+		}
+		if pt.suffix, err = compileFormat(s); err != nil {
+			return nil, fmt.Errorf("suffix %q: %w", s, err)
+		}
+		if !pt.suffix.timed {
+			return nil, fmt.Errorf("suffix %q has no time conversion", s)
+		}
+		pt.matchRe, err = regexp.Compile(`^` + regexp.QuoteMeta(filepath.Base(pt.active)) + `\.` + pt.suffix.re + `(?:\.(\d+))?(?:\.(gz|zst))?$`)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("path %q: %w", p, err)
+	}
+	return pt, nil
+}
+
+// String returns the pattern as given.
+func (p *Pattern) String() string { return p.raw }
+
+// Template reports whether the pattern has conversions.
+func (p *Pattern) Template() bool { return p.template }
+
+// Path returns the file that lines read at t go to: the pattern expanded at
+// the start of t's period for a template, the path itself otherwise.
+func (p *Pattern) Path(t time.Time) string {
+	if !p.template {
+		return p.active
+	}
+	s := p.Start(t)
+	if s.IsZero() {
+		s = t
+	}
+	return p.path.expand(s.In(p.Location))
+}
+
+// RotatedName returns the name an active file holding the period that
+// starts at start is renamed to. For a Never schedule, start is the moment
+// of rotation. It panics for a template.
+func (p *Pattern) RotatedName(start time.Time) string {
+	if p.template {
+		panic("pattern: RotatedName of a template")
+	}
+	return p.active + "." + p.suffix.expand(start.In(p.Location))
+}
+
+// Match describes a file recognised as a rotated file of the target.
+type Match struct {
+	Time  time.Time // the instant in the name; zero when the name cannot determine one
+	Seq   int       // numbered variant, 0 for none
+	Codec string    // "gz", "zst" or ""
+}
+
+// Match reports whether path names a rotated file of this target (for a
+// template: any file the pattern makes, of any period) and parses it.
+// Paths are compared as given: pass them the way the pattern spells them.
+func (p *Pattern) Match(path string) (Match, bool) {
+	var subject string
+	var fm *format
+	if p.template {
+		subject, fm = path, p.path
+	} else {
+		if filepath.Dir(path) != filepath.Dir(p.active) {
+			return Match{}, false
+		}
+		subject, fm = filepath.Base(path), p.suffix
+	}
+	m := p.matchRe.FindStringSubmatch(subject)
+	if m == nil {
+		return Match{}, false
+	}
+	groups := m[1 : len(m)-2]
+	seqText, codec := m[len(m)-2], m[len(m)-1]
+	text := subject[:len(subject)-len(codec)]
+	if codec != "" {
+		text = text[:len(text)-1]
+	}
+	var mt Match
+	if seqText != "" {
+		if len(seqText) > 1 && seqText[0] == '0' {
+			return Match{}, false
+		}
+		if _, err := fmt.Sscanf(seqText, "%d", &mt.Seq); err != nil || mt.Seq == 0 {
+			return Match{}, false
+		}
+		text = text[:len(text)-len(seqText)-1]
+	}
+	if !p.template {
+		text = text[len(filepath.Base(p.active))+1:]
+	}
+	t, known, ok := fm.parse(groups, text, p.Location)
+	if !ok {
+		return Match{}, false
+	}
+	if known {
+		mt.Time = t
+	}
+	mt.Codec = codec
+	return mt, true
+}

@@ -1,0 +1,117 @@
+package rotator
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Lock waits between attempts start at lockPollMin and double up to
+// lockPollMax, with jitter, so that many waiters do not move in step.
+const (
+	lockPollMin = 100 * time.Microsecond
+	lockPollMax = 5 * time.Millisecond
+)
+
+// lock takes the O_EXCL lock file at path and returns the function that
+// releases it. It waits while another process holds the lock, and breaks
+// the lock if it is older than r.cfg.LockTimeout and its owner is gone.
+func (r *Rotator) lock(path string) (unlock func(), err error) {
+	delay := lockPollMin
+	began := time.Now()
+	warned := false
+	for {
+		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+		if err == nil {
+			// A fresh file: nobody else can hold its flock yet, and no
+			// breaker looks at a lock younger than LockTimeout.
+			if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+				unix.Close(fd)
+				os.Remove(path)
+				return nil, &os.PathError{Op: "flock", Path: path, Err: err}
+			}
+			_, _ = unix.Write(fd, []byte(owner()))
+			return func() {
+				// Remove before close: while the flock is held nobody can
+				// break this lock, so the name is still ours.
+				os.Remove(path)
+				unix.Close(fd)
+			}, nil
+		}
+		if !errors.Is(err, unix.EEXIST) {
+			return nil, &os.PathError{Op: "lock", Path: path, Err: err}
+		}
+		r.breakStale(path)
+		if !warned && time.Since(began) > r.cfg.LockTimeout {
+			warned = true
+			r.logf("waiting for lock %s held by %s", path, describeLock(path))
+		}
+		time.Sleep(delay/2 + rand.N(delay))
+		delay = min(2*delay, lockPollMax)
+	}
+}
+
+// breakStale removes the lock at path if it is older than LockTimeout and
+// nobody holds its flock, so its owner has exited or was killed.
+func (r *Rotator) breakStale(path string) {
+	fi, err := os.Lstat(path)
+	if err != nil || time.Since(fi.ModTime()) < r.cfg.LockTimeout {
+		return
+	}
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil {
+		return // the owner is alive
+	}
+	// Holding the flock, no other breaker can get here for this file; check
+	// the name still refers to it (the owner may have just released it and
+	// another process created a new lock).
+	var held, named unix.Stat_t
+	if unix.Fstat(fd, &held) != nil || unix.Lstat(path, &named) != nil ||
+		held.Dev != named.Dev || held.Ino != named.Ino {
+		return
+	}
+	desc := describeLock(path)
+	if unix.Unlink(path) == nil {
+		r.logf("broke stale lock %s held by %s", path, desc)
+	}
+}
+
+var hostname = sync.OnceValue(func() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "unknown"
+	}
+	return h
+})
+
+// owner is the text of a lock file: host, PID and time of creation.
+func owner() string {
+	return fmt.Sprintf("%s %d %s\n", hostname(), os.Getpid(), time.Now().UTC().Format(time.RFC3339Nano))
+}
+
+// describeLock reads a lock file's text for a message.
+func describeLock(path string) string {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "a process that has just released it"
+	}
+	s := strings.TrimSpace(string(b))
+	if len(s) > 200 || strings.ContainsFunc(s, func(r rune) bool { return r < ' ' }) {
+		s = fmt.Sprintf("%q", s[:min(len(s), 200)])
+	}
+	if s == "" {
+		return "an unknown owner (empty lock file)"
+	}
+	return "host/pid/time " + s
+}

@@ -1,0 +1,334 @@
+package rotator
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/rotlog/rotlog/pattern"
+)
+
+// Config describes one target and how to write it.
+type Config struct {
+	Pattern     *pattern.Pattern
+	Mode        fs.FileMode   // permission bits of created files, before umask
+	Fsync       bool          // fsync after every write
+	LockTimeout time.Duration // a lock older than this whose owner is gone is broken
+
+	// Logf, if set, receives warnings (a broken stale lock, a long wait).
+	Logf func(format string, args ...any)
+	// Verbosef, if set, receives a line for every file opened or rotated.
+	Verbosef func(format string, args ...any)
+	// Locked, if set, is called while the target's lock is held. For tests.
+	Locked func()
+}
+
+// Rotator writes one target. The zero value is not usable; call New.
+type Rotator struct {
+	cfg Config
+	pat *pattern.Pattern
+
+	f     *os.File  // the file of the current period, nil if none is open
+	name  string    // the path f was opened as
+	start time.Time // period of f
+	end   time.Time // first instant after f's period
+	tick  time.Time // when Tick next has work to do
+
+	renamed bool // a rename under the lock awaits a directory sync
+}
+
+// New returns a Rotator for cfg. It opens nothing until the first Write.
+func New(cfg Config) *Rotator {
+	if cfg.Mode == 0 {
+		cfg.Mode = 0o644
+	}
+	return &Rotator{cfg: cfg, pat: cfg.Pattern}
+}
+
+func (r *Rotator) logf(format string, args ...any) {
+	if r.cfg.Logf != nil {
+		r.cfg.Logf(format, args...)
+	}
+}
+
+func (r *Rotator) verbosef(format string, args ...any) {
+	if r.cfg.Verbosef != nil {
+		r.cfg.Verbosef(format, args...)
+	}
+}
+
+// Write writes p, whole lines read at now, with one write(2) to the file of
+// now's period, opening (and for an active file, rotating) first if needed.
+// On error it returns how many bytes were written and closes the file, so
+// that a retry of the rest reopens it.
+func (r *Rotator) Write(p []byte, now time.Time) (int, error) {
+	if r.f == nil || !now.Before(r.end) {
+		if err := r.open(now); err != nil {
+			return 0, err
+		}
+	}
+	n, err := r.f.Write(p)
+	if err == nil && r.cfg.Fsync {
+		err = r.f.Sync()
+	}
+	if err != nil {
+		r.closeFile()
+	}
+	return n, err
+}
+
+// NextTick returns when Tick next has work to do: the end of the current
+// period, or the zero Time before the first Tick.
+func (r *Rotator) NextTick() time.Time { return r.tick }
+
+// Tick lets go of the file of an ended period and, for an active file,
+// rotates it if no other process has. It also notices an active file that
+// was renamed or removed by someone else, and lets go of it so that the
+// next Write reopens the path. Call it at NextTick and about once a second.
+func (r *Rotator) Tick(now time.Time) error {
+	if !now.Before(r.tick) {
+		r.tick = r.pat.Next(now)
+		if r.f != nil && !now.Before(r.end) {
+			r.closeFile()
+		}
+		if !r.pat.Template() {
+			return r.locked(func() error { return r.rotateEnded(now) })
+		}
+		return nil
+	}
+	if r.f != nil && !r.pat.Template() && !r.current() {
+		r.verbosef("%s was moved away; reopening", r.name)
+		r.closeFile()
+	}
+	return nil
+}
+
+// current reports whether the open file is still at its path.
+func (r *Rotator) current() bool {
+	a, err := r.f.Stat()
+	if err != nil {
+		return false
+	}
+	b, err := os.Lstat(r.name)
+	return err == nil && os.SameFile(a, b)
+}
+
+// Reopen closes the current file; the next Write opens the path again.
+func (r *Rotator) Reopen() { r.closeFile() }
+
+// Rotate renames an active file now, whatever its period, unless it is
+// empty. For a template it only reopens.
+func (r *Rotator) Rotate(now time.Time) error {
+	r.closeFile()
+	if r.pat.Template() {
+		return nil
+	}
+	return r.locked(func() error {
+		path := r.pat.Path(now)
+		fi, err := os.Lstat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Size() == 0 {
+			return nil
+		}
+		start := r.periodOf(path, fi)
+		if start.IsZero() {
+			start = now
+		}
+		return r.rotate(path, start)
+	})
+}
+
+// Close closes the current file. Close may be called more than once.
+func (r *Rotator) Close() error {
+	if r.f == nil {
+		return nil
+	}
+	err := r.f.Close()
+	r.f = nil
+	return err
+}
+
+func (r *Rotator) closeFile() {
+	if r.f != nil {
+		r.f.Close()
+		r.f = nil
+	}
+}
+
+// locked runs fn holding the lock of the active file, then makes the
+// renames fn did durable.
+func (r *Rotator) locked(fn func() error) error {
+	lockPath := r.pat.Path(time.Time{}) + ".lock"
+	unlock, err := r.lock(lockPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = mkdirAll(filepath.Dir(lockPath)); err == nil {
+			unlock, err = r.lock(lockPath)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if r.cfg.Locked != nil {
+		r.cfg.Locked()
+	}
+	r.renamed = false
+	err = fn()
+	unlock()
+	if r.renamed {
+		syncDir(filepath.Dir(lockPath))
+	}
+	return err
+}
+
+// open opens the file of now's period, replacing any open one.
+func (r *Rotator) open(now time.Time) error {
+	r.closeFile()
+	start, end := r.pat.Start(now), r.pat.Next(now)
+	path := r.pat.Path(now)
+	var f *os.File
+	var err error
+	if r.pat.Template() {
+		f, _, err = r.openAppend(path)
+	} else {
+		err = r.locked(func() error {
+			if err := r.rotateEnded(now); err != nil {
+				return err
+			}
+			var created bool
+			f, created, err = r.openAppend(path)
+			if created {
+				setStart(f, encodeStart(start))
+			}
+			return err
+		})
+	}
+	if err != nil {
+		return err
+	}
+	r.f, r.name, r.start, r.end = f, path, start, end
+	if r.tick.IsZero() || end.Before(r.tick) {
+		r.tick = end
+	}
+	return nil
+}
+
+// openAppend opens path for appending, creating it and its directories if
+// needed; created reports whether this call made the file.
+func (r *Rotator) openAppend(path string) (f *os.File, created bool, err error) {
+	for range 3 {
+		f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, r.cfg.Mode)
+		if err == nil {
+			r.verbosef("created %s", path)
+			return f, true, nil
+		}
+		if errors.Is(err, fs.ErrExist) {
+			f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // removed in between: create it
+			}
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		if err = mkdirAll(filepath.Dir(path)); err != nil {
+			return nil, false, err
+		}
+	}
+	if errors.Is(err, syscall.ELOOP) {
+		err = fmt.Errorf("%s is a symbolic link; rotlog does not write through links: %w", path, err)
+	}
+	return f, false, err
+}
+
+// rotateEnded renames the active file if it holds a period before now's.
+// The lock must be held.
+func (r *Rotator) rotateEnded(now time.Time) error {
+	path := r.pat.Path(now)
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file (%s); rotlog does not write through links", path, fi.Mode().Type())
+	}
+	start := r.periodOf(path, fi)
+	if !start.Before(r.pat.Start(now)) {
+		return nil
+	}
+	return r.rotate(path, start)
+}
+
+// rotate renames path to its rotated name for the period starting at start.
+func (r *Rotator) rotate(path string, start time.Time) error {
+	name, err := rotateTo(path, r.pat.RotatedName(start))
+	if err != nil {
+		return fmt.Errorf("rotate: %w", err)
+	}
+	r.verbosef("rotated %s to %s", path, name)
+	r.renamed = true
+	return nil
+}
+
+// periodOf returns the start of the period the file at path holds: the one
+// its creator recorded, or else the period of its last write.
+func (r *Rotator) periodOf(path string, fi fs.FileInfo) time.Time {
+	if t, ok := decodeStart(getStart(path)); ok && !t.IsZero() {
+		// Normalised, in case the creator cut periods differently.
+		return r.pat.Start(t)
+	}
+	return r.pat.Start(fi.ModTime())
+}
+
+// encodeStart and decodeStart keep a period start in an extended attribute:
+// Unix nanoseconds, or "-" for the zero Time (a Never schedule).
+func encodeStart(t time.Time) []byte {
+	if t.IsZero() {
+		return []byte("-")
+	}
+	return fmt.Appendf(nil, "%d", t.UnixNano())
+}
+
+func decodeStart(b []byte) (time.Time, bool) {
+	if len(b) == 0 {
+		return time.Time{}, false
+	}
+	if string(b) == "-" {
+		return time.Time{}, true
+	}
+	var ns int64
+	if _, err := fmt.Sscanf(string(b), "%d", &ns); err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(0, ns), true
+}
+
+// mkdirAll creates dir and its parents, tolerating another process
+// creating them at the same time.
+func mkdirAll(dir string) error {
+	err := os.MkdirAll(dir, 0o755)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	return err
+}
+
+// syncDir makes renames in dir durable; best effort.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
