@@ -4,6 +4,9 @@ go 1.26.8
 
 require (
 	github.com/lestrrat-go/strftime v1.2.0
+	github.com/rogpeppe/go-internal v1.16.0
 	github.com/spf13/pflag v1.1.0
 	golang.org/x/sys v0.50.0
 )
+
+require golang.org/x/tools v0.26.0 // indirect

@@ -1,0 +1,590 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rotlog/rotlog/pattern"
+)
+
+// These tests run real rotlog processes: the test binary itself, which
+// TestMain puts on PATH as rotlog (race-enabled under go test -race).
+
+type proc struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stderr *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func startRotlog(t *testing.T, dir string, name string, env []string, args ...string) *proc {
+	t.Helper()
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=10", "TZ=UTC")
+	cmd.Env = append(cmd.Env, env...)
+	p := &proc{cmd: cmd, stderr: new(syncBuffer)}
+	cmd.Stderr = p.stderr
+	if p.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return p
+}
+
+// wait closes stdin and waits; it fails the test on a non-zero exit.
+func (p *proc) wait(t *testing.T) {
+	t.Helper()
+	p.stdin.Close()
+	if err := p.cmd.Wait(); err != nil {
+		t.Errorf("rotlog %v: %v; stderr:\n%s", p.cmd.Args[1:], err, p.stderr)
+	}
+}
+
+// line is the self-checking line number seq of pipeline id, sent at sent:
+// its padding is derived from (id, seq), so a torn or mixed line is caught.
+func line(id, seq int, sent time.Time, padLen int) string {
+	pad := strings.Repeat(string(rune('a'+(id+seq)%26)), padLen)
+	return fmt.Sprintf("p%d %d %d %d %s\n", id, seq, sent.UnixNano(), padLen, pad)
+}
+
+type parsedLine struct {
+	id, seq int
+	sent    time.Time
+}
+
+func parseLine(s string) (parsedLine, bool) {
+	f := strings.SplitN(s, " ", 5)
+	if len(f) != 5 || !strings.HasPrefix(f[0], "p") {
+		return parsedLine{}, false
+	}
+	id, err1 := strconv.Atoi(f[0][1:])
+	seq, err2 := strconv.Atoi(f[1])
+	ns, err3 := strconv.ParseInt(f[2], 10, 64)
+	n, err4 := strconv.Atoi(f[3])
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
+		return parsedLine{}, false
+	}
+	pl := parsedLine{id, seq, time.Unix(0, ns)}
+	return pl, line(id, seq, pl.sent, n) == s+"\n"
+}
+
+// targetFile is one file of a target and the period it holds.
+type targetFile struct {
+	path       string
+	start, end time.Time
+	seq        int
+}
+
+// collect finds every file under dir, checks it belongs to the target, and
+// orders them by period (numbered variants after their base, the active
+// file last).
+func collect(t *testing.T, dir string, pat *pattern.Pattern) []targetFile {
+	t.Helper()
+	var files []targetFile
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		if !d.Type().IsRegular() {
+			t.Errorf("unexpected non-regular file %s", rel)
+			return nil
+		}
+		if strings.HasSuffix(rel, ".lock") {
+			t.Errorf("lock file %s left behind", rel)
+			return nil
+		}
+		tf := targetFile{path: path}
+		if !pat.Template() && rel == pat.Path(time.Time{}) {
+			tf.start = recordedStart(t, path)
+			tf.seq = 1 << 30
+		} else {
+			m, ok := pat.Match(rel)
+			if !ok || m.Time.IsZero() {
+				t.Errorf("file %s is not a file of the target", rel)
+				return nil
+			}
+			tf.start, tf.seq = m.Time, m.Seq
+		}
+		tf.end = pat.Next(tf.start)
+		files = append(files, tf)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Slice(files, func(i, j int) bool {
+		if !files[i].start.Equal(files[j].start) {
+			return files[i].start.Before(files[j].start)
+		}
+		return files[i].seq < files[j].seq
+	})
+	return files
+}
+
+// recordedStart reads the period an active file's creator recorded.
+func recordedStart(t *testing.T, path string) time.Time {
+	t.Helper()
+	buf := make([]byte, 64)
+	n, err := unix.Getxattr(path, "user.rotlog.start", buf)
+	if err != nil {
+		t.Fatalf("%s has no recorded period: %v", path, err)
+	}
+	if string(buf[:n]) == "-" {
+		return time.Time{} // a file of a Never schedule
+	}
+	ns, err := strconv.ParseInt(string(buf[:n]), 10, 64)
+	if err != nil {
+		t.Fatalf("%s: recorded period %q: %v", path, buf[:n], err)
+	}
+	return time.Unix(0, ns)
+}
+
+// checkTarget checks guarantees 1 to 3 for self-checking lines: every line
+// sent is in exactly one file, whole, each pipeline's lines in order, and
+// no line in a file whose period ended before it was sent.
+func checkTarget(t *testing.T, dir string, pat *pattern.Pattern, sent map[int]int) []targetFile {
+	t.Helper()
+	files := collect(t, dir, pat)
+	next := map[int]int{} // per pipeline: the seq expected next
+	for _, f := range files {
+		data, err := os.ReadFile(f.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			t.Errorf("%s does not end with a newline", f.path)
+		}
+		for _, s := range strings.SplitAfter(string(data), "\n") {
+			if s == "" {
+				continue
+			}
+			pl, ok := parseLine(strings.TrimSuffix(s, "\n"))
+			if !ok {
+				t.Errorf("torn line in %s: %.80q", f.path, s)
+				continue
+			}
+			if pl.seq != next[pl.id] {
+				t.Errorf("pipeline %d: line %d in %s, want line %d (lost, doubled or out of order)", pl.id, pl.seq, f.path, next[pl.id])
+			}
+			next[pl.id] = pl.seq + 1
+			if !pl.sent.Before(f.end) {
+				t.Errorf("line sent at %s is in %s, whose period ended at %s", pl.sent.Format(time.RFC3339Nano), f.path, f.end.Format(time.RFC3339Nano))
+			}
+		}
+	}
+	for id, n := range sent {
+		if next[id] != n {
+			t.Errorf("pipeline %d: %d lines sent, %d found in order", id, n, next[id])
+		}
+	}
+	return files
+}
+
+// feed writes self-checking lines for about d, in batches, sometimes with
+// a 100 KB line, pausing by a rate of its own; it returns how many.
+func feed(w io.Writer, id int, d time.Duration, rng *rand.Rand) (int, error) {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	pause := time.Duration(id%4) * 3 * time.Millisecond
+	seq := 0
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		for range 1 + rng.IntN(40) {
+			n := 20 + rng.IntN(280)
+			if rng.IntN(500) == 0 {
+				n = 100 << 10
+			}
+			bw.WriteString(line(id, seq, time.Now(), n))
+			seq++
+		}
+		if err := bw.Flush(); err != nil {
+			return seq, err
+		}
+		time.Sleep(pause + time.Duration(rng.IntN(3))*time.Millisecond)
+	}
+	return seq, bw.Flush()
+}
+
+// runPipelines runs n pipelines with args on dir for d and checks the target.
+func runPipelines(t *testing.T, dir string, n int, d time.Duration, patText string, args ...string) []targetFile {
+	t.Helper()
+	procs := make([]*proc, n)
+	for i := range procs {
+		procs[i] = startRotlog(t, dir, "rotlog", nil, append([]string{"-p", patText}, args...)...)
+	}
+	sent := map[int]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i, p := range procs {
+		wg.Go(func() {
+			k, err := feed(p.stdin, i, d, rand.New(rand.NewPCG(uint64(i), 7)))
+			if err != nil {
+				t.Errorf("pipeline %d: %v", i, err)
+			}
+			mu.Lock()
+			sent[i] = k
+			mu.Unlock()
+			p.wait(t)
+			if s := p.stderr.String(); s != "" {
+				t.Errorf("pipeline %d stderr: %s", i, s)
+			}
+		})
+	}
+	wg.Wait()
+	pat, err := pattern.Compile(patText, pattern.Options{When: "S", Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return checkTarget(t, dir, pat, sent)
+}
+
+func TestManyPipelinesActiveFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	files := runPipelines(t, dir, 8, 4*time.Second, "app.log", "-when", "S")
+	if len(files) < 3 {
+		t.Errorf("only %d files after 4 s of per-second rotation", len(files))
+	}
+	for _, f := range files {
+		if f.seq != 0 && f.seq != 1<<30 {
+			t.Errorf("%s: a period was rotated twice", f.path)
+		}
+	}
+}
+
+func TestManyPipelinesTemplate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	files := runPipelines(t, dir, 8, 4*time.Second, "logs/%Y%m%d/%H%M%S.log", "-when", "S")
+	if len(files) < 3 {
+		t.Errorf("only %d files after 4 s of per-second rotation", len(files))
+	}
+}
+
+// waitFor polls cond until it holds; it fails the test after a generous
+// limit, which only a broken rotlog (or a machine stalled for a minute)
+// reaches. No test asserts how fast anything happens.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("gave up waiting for %s", what)
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// Guarantee 6: a pipeline killed while holding the rotation lock stops the
+// others for no longer than --lock-timeout; exactly one of them breaks the
+// lock, and no line is lost.
+func TestKillLockHolder(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ready := filepath.Join(t.TempDir(), "ready")
+	holder := startRotlog(t, dir, "rotlog-holdlock", []string{"ROTLOG_HOLDLOCK_READY=" + ready},
+		"-p", "app.log", "--lock-timeout", "1s")
+	io.WriteString(holder.stdin, "never written\n")
+	waitFor(t, "the holder to take the lock", func() bool { return exists(ready) })
+	if !exists(filepath.Join(dir, "app.log.lock")) {
+		t.Fatal("the holder does not hold app.log.lock")
+	}
+	holder.cmd.Process.Signal(syscall.SIGKILL)
+	holder.cmd.Wait()
+
+	const n = 6
+	procs := make([]*proc, n)
+	for i := range procs {
+		procs[i] = startRotlog(t, dir, "rotlog", nil, "-p", "app.log", "--lock-timeout", "1s")
+	}
+	sent := map[int]int{}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for i, p := range procs {
+		wg.Go(func() {
+			k, err := feed(p.stdin, i, 1500*time.Millisecond, rand.New(rand.NewPCG(uint64(i), 9)))
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			sent[i] = k
+			mu.Unlock()
+			p.wait(t)
+		})
+	}
+	wg.Wait()
+	broke := 0
+	for i, p := range procs {
+		s := p.stderr.String()
+		broke += strings.Count(s, "broke stale lock")
+		s = strings.ReplaceAll(s, "broke stale lock", "")
+		if strings.Contains(s, "error") {
+			t.Errorf("pipeline %d: %s", i, p.stderr)
+		}
+	}
+	if broke != 1 {
+		t.Errorf("the stale lock was broken %d times, want once", broke)
+	}
+	pat, _ := pattern.Compile("app.log", pattern.Options{Location: time.UTC})
+	checkTarget(t, dir, pat, sent)
+}
+
+// Guarantees 3 and 5 across a day and a week boundary, reached with
+// --start-time: lines read before the boundary are in the file named for
+// the old period, lines after it in the new file, and an idle pipeline
+// rotates and lets go of the old file without new input.
+func TestStartTimeBoundaries(t *testing.T) {
+	for _, tc := range []struct {
+		name, when, start, tz, rotated string
+	}{
+		{"midnight", "midnight", "2026-11-24 23:59:57", "UTC", "app.log.2026-11-24"},
+		{"week", "W0", "2026-11-29 23:59:57", "UTC", "app.log.2026-11-23"},
+		{"sunday-week", "W6", "2026-11-28 23:59:57", "UTC", "app.log.2026-11-22"},
+		{"midnight-new-york", "midnight", "2026-11-24 23:59:57", "America/New_York", "app.log.2026-11-24"},
+		{"month", "month", "2026-11-30 23:59:57", "UTC", "app.log.2026-11"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			p := startRotlog(t, dir, "rotlog", []string{"TZ=" + tc.tz}, "-p", "app.log", "-when", tc.when, "--start-time", tc.start)
+			io.WriteString(p.stdin, "before 1\nbefore 2\n")
+			rotated := filepath.Join(dir, tc.rotated)
+			waitFor(t, tc.rotated+" to appear while idle", func() bool { return exists(rotated) })
+			waitFor(t, "the old file to be let go", func() bool { return !holds(p.cmd.Process.Pid, rotated) })
+			io.WriteString(p.stdin, "after 1\n")
+			p.wait(t)
+			got, _ := os.ReadFile(rotated)
+			if string(got) != "before 1\nbefore 2\n" {
+				t.Errorf("%s = %q", tc.rotated, got)
+			}
+			got, _ = os.ReadFile(filepath.Join(dir, "app.log"))
+			if string(got) != "after 1\n" {
+				t.Errorf("app.log = %q", got)
+			}
+		})
+	}
+}
+
+// A template crossing midnight opens the next day's file, in a new directory.
+func TestStartTimeTemplate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := startRotlog(t, dir, "rotlog", nil, "-p", "%Y/%m/%d.log", "--start-time", "2026-12-31 23:59:58")
+	io.WriteString(p.stdin, "old year\n")
+	old := filepath.Join(dir, "2026/12/31.log")
+	waitFor(t, "the old file", func() bool { return exists(old) })
+	waitFor(t, "the old file to be let go", func() bool { return !holds(p.cmd.Process.Pid, old) })
+	io.WriteString(p.stdin, "new year\n")
+	p.wait(t)
+	for path, want := range map[string]string{old: "old year\n", filepath.Join(dir, "2027/01/01.log"): "new year\n"} {
+		if got, _ := os.ReadFile(path); string(got) != want {
+			t.Errorf("%s = %q, want %q", path, got, want)
+		}
+	}
+}
+
+// holds reports whether process pid has path open.
+func holds(pid int, path string) bool {
+	fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", pid))
+	want, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		if fi, err := os.Stat(fd); err == nil && os.SameFile(fi, want) {
+			return true
+		}
+	}
+	return false
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Error(err)
+	}
+	return string(b)
+}
+
+// SIGTERM writes what was read, a partial last line included, and exits 0.
+func TestSignalTerm(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := startRotlog(t, dir, "rotlog", nil, "-p", "app.log")
+	io.WriteString(p.stdin, "whole\npartial")
+	app := filepath.Join(dir, "app.log")
+	waitFor(t, "the whole line", func() bool { return readFileQuiet(app) == "whole\n" })
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v; stderr: %s", err, p.stderr)
+	}
+	if got := readFile(t, app); got != "whole\npartial" {
+		t.Errorf("app.log = %q", got)
+	}
+	if exists(app + ".lock") {
+		t.Error("lock left behind")
+	}
+}
+
+func readFileQuiet(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
+}
+
+// SIGHUP reopens: after the file was moved away, new lines go to a new
+// file at the path. SIGALRM rotates now, to the suffix of the period.
+func TestSignalHupAlrm(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	app := filepath.Join(dir, "app.log")
+	p := startRotlog(t, dir, "rotlog", nil, "-p", "app.log", "-when", "D", "--start-time", "2026-11-25 12:00:00")
+	io.WriteString(p.stdin, "one\n")
+	waitFor(t, "line one", func() bool { return readFileQuiet(app) == "one\n" })
+	if err := os.Rename(app, app+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the moved file to be let go", func() bool { return !holds(p.cmd.Process.Pid, app+".moved") })
+	io.WriteString(p.stdin, "two\n")
+	waitFor(t, "line two", func() bool { return readFileQuiet(app) == "two\n" })
+	p.cmd.Process.Signal(syscall.SIGALRM)
+	rotated := app + ".2026-11-25"
+	waitFor(t, "the rotation", func() bool { return exists(rotated) })
+	io.WriteString(p.stdin, "three\n")
+	p.wait(t)
+	for path, want := range map[string]string{app + ".moved": "one\n", rotated: "two\n", app: "three\n"} {
+		if got := readFile(t, path); got != want {
+			t.Errorf("%s = %q, want %q", filepath.Base(path), got, want)
+		}
+	}
+}
+
+// Guarantee 9: a write that fails is retried and reported, input is held
+// meanwhile, and it lands once the fault is gone. Here the directory of
+// the target is a regular file (a fault that holds even for root).
+func TestWriteFailureRetried(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "sub")
+	os.WriteFile(blocker, []byte("not a directory"), 0o644)
+	p := startRotlog(t, dir, "rotlog", nil, "-p", "sub/%Y.log", "--start-time", "2026-11-25 12:00:00")
+	io.WriteString(p.stdin, "held 1\nheld 2\n")
+	waitFor(t, "a report of the failure", func() bool { return strings.Contains(p.stderr.String(), "not a directory") })
+	os.Remove(blocker)
+	io.WriteString(p.stdin, "after\n")
+	p.wait(t)
+	if got := readFile(t, filepath.Join(dir, "sub/2026.log")); got != "held 1\nheld 2\nafter\n" {
+		t.Errorf("sub/2026.log = %q", got)
+	}
+	if !strings.Contains(p.stderr.String(), "writing works again") {
+		t.Errorf("no report of recovery: %s", p.stderr)
+	}
+}
+
+// Guarantee 9: what could not be written when rotlog must stop is reported
+// with a count, and the exit status says so.
+func TestWriteFailureOnStop(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "sub"), nil, 0o644)
+	p := startRotlog(t, dir, "rotlog", nil, "-p", "sub/app.log")
+	io.WriteString(p.stdin, "lost 1\nlost 2\npartial")
+	waitFor(t, "a report of the failure", func() bool { return strings.Contains(p.stderr.String(), "retrying") })
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	err := p.cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Errorf("exit: %v, want status 1", err)
+	}
+	if !strings.Contains(p.stderr.String(), "21 bytes (3 lines) could not be written") {
+		t.Errorf("stderr does not count the loss: %s", p.stderr)
+	}
+}
+
+// Guarantee 8: any bytes pass through unchanged, a huge line without a
+// newline included, and memory stays flat.
+func TestBinaryAndHugeLine(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := startRotlog(t, dir, "rotlog", nil, "-p", "app.log")
+	rng := rand.New(rand.NewPCG(1, 2))
+	h := sha256.New()
+	w := io.MultiWriter(p.stdin, h)
+	chunk := make([]byte, 1<<20)
+	for i := range 40 { // random bytes: NULs, invalid UTF-8, sometimes newlines
+		for j := range chunk {
+			chunk[j] = byte(rng.Uint32())
+			if i%2 == 1 && chunk[j] == '\n' {
+				chunk[j] = 0 // odd chunks: no newline at all
+			}
+		}
+		w.Write(chunk)
+	}
+	xs := bytes.Repeat([]byte{'x'}, 1<<20)
+	for range 200 { // then 200 MB more without a newline
+		w.Write(xs)
+	}
+	p.wait(t)
+	f, err := os.Open(filepath.Join(dir, "app.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h2 := sha256.New()
+	io.Copy(h2, f)
+	if !bytes.Equal(h.Sum(nil), h2.Sum(nil)) {
+		t.Error("app.log differs from the input")
+	}
+	if rss := p.cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss; rss > 80<<10 {
+		t.Errorf("peak RSS %d KiB for 240 MB of input", rss)
+	}
+}
