@@ -3,7 +3,6 @@ package rotator
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -33,8 +32,9 @@ func (r *Rotator) lock(path string) (unlock func(), err error) {
 			// A fresh file: nobody else can hold its flock yet, and no
 			// breaker looks at a lock younger than LockTimeout.
 			if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+				// Cannot happen while breakers judge the opened file's age;
+				// leave the name alone, it may not be ours any more.
 				unix.Close(fd)
-				os.Remove(path)
 				return nil, &os.PathError{Op: "flock", Path: path, Err: err}
 			}
 			_, _ = unix.Write(fd, []byte(owner()))
@@ -51,7 +51,7 @@ func (r *Rotator) lock(path string) (unlock func(), err error) {
 		r.breakStale(path)
 		if !warned && time.Since(began) > r.cfg.LockTimeout {
 			warned = true
-			r.logf("waiting for lock %s held by %s", path, describeLock(path))
+			r.logf("waiting for lock %s held by %s", path, describeLockPath(path))
 		}
 		time.Sleep(delay/2 + rand.N(delay))
 		delay = min(2*delay, lockPollMax)
@@ -70,18 +70,23 @@ func (r *Rotator) breakStale(path string) {
 		return
 	}
 	defer unix.Close(fd)
+	// Judge the file opened, not the name: since the Lstat the lock may
+	// have been released and a fresh one created, not yet flocked.
+	var held, named unix.Stat_t
+	if unix.Fstat(fd, &held) != nil ||
+		time.Since(time.Unix(held.Mtim.Unix())) < r.cfg.LockTimeout {
+		return
+	}
 	if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil {
 		return // the owner is alive
 	}
 	// Holding the flock, no other breaker can get here for this file; check
 	// the name still refers to it (the owner may have just released it and
 	// another process created a new lock).
-	var held, named unix.Stat_t
-	if unix.Fstat(fd, &held) != nil || unix.Lstat(path, &named) != nil ||
-		held.Dev != named.Dev || held.Ino != named.Ino {
+	if unix.Lstat(path, &named) != nil || held.Dev != named.Dev || held.Ino != named.Ino {
 		return
 	}
-	desc := describeLock(path)
+	desc := describeLock(fd)
 	if unix.Unlink(path) == nil {
 		r.logf("broke stale lock %s held by %s", path, desc)
 	}
@@ -101,17 +106,25 @@ func owner() string {
 }
 
 // describeLock reads a lock file's text for a message.
-func describeLock(path string) string {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "a process that has just released it"
-	}
-	s := strings.TrimSpace(string(b))
-	if len(s) > 200 || strings.ContainsFunc(s, func(r rune) bool { return r < ' ' }) {
-		s = fmt.Sprintf("%q", s[:min(len(s), 200)])
-	}
+func describeLock(fd int) string {
+	var buf [256]byte
+	n, _ := unix.Pread(fd, buf[:], 0)
+	s := strings.TrimSpace(string(buf[:max(n, 0)]))
 	if s == "" {
 		return "an unknown owner (empty lock file)"
 	}
+	if strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r > '~' }) {
+		return fmt.Sprintf("an unknown owner (lock file holds %q)", s)
+	}
 	return "host/pid/time " + s
+}
+
+// describeLockPath describes the lock at path, for a waiting message.
+func describeLockPath(path string) string {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "a process that has just released it"
+	}
+	defer unix.Close(fd)
+	return describeLock(fd)
 }

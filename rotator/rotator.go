@@ -136,6 +136,9 @@ func (r *Rotator) Rotate(now time.Time) error {
 		if err != nil {
 			return err
 		}
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("%s is not a regular file (%s); rotlog does not rotate links", path, fi.Mode().Type())
+		}
 		if fi.Size() == 0 {
 			return nil
 		}
