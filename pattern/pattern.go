@@ -14,7 +14,8 @@ import (
 
 // verb says what one strftime conversion means to rotlog: the finest unit it
 // shows, the text it can expand to, and the Go layout that parses it back
-// ("" when Go cannot parse it).
+// ("" when Go cannot: Go reads a weekday name but drops it, and cannot read
+// zone abbreviations such as "+1030").
 type verb struct {
 	unit   Unit
 	re     string
@@ -30,8 +31,8 @@ const (
 // TestVerbTableCoversFormatter). A unit of Never means the verb shows no time
 // that periods could follow (a zone, a tab).
 var verbs = map[byte]verb{
-	'A': {Day, reWord, "Monday"},
-	'a': {Day, reMon, "Mon"},
+	'A': {Day, reWord, ""},
+	'a': {Day, reMon, ""},
 	'B': {Month, reWord, "January"},
 	'b': {Month, reMon, "Jan"},
 	'C': {Year, `\d{2}`, ""},
@@ -40,8 +41,8 @@ var verbs = map[byte]verb{
 	'd': {Day, `\d{2}`, "02"},
 	'e': {Day, `[ \d]\d`, "_2"},
 	'F': {Day, `\d{4}-\d{2}-\d{2}`, "2006-01-02"},
-	'G': {Year, `\d{4}`, ""},
-	'g': {Year, `\d{2}`, ""},
+	'G': {Week, `\d{4}`, ""}, // the ISO year turns on a Monday
+	'g': {Week, `\d{2}`, ""},
 	'H': {Hour, `\d{2}`, "15"},
 	'h': {Month, reMon, "Jan"},
 	'I': {Hour, `\d{2}`, "03"},
@@ -68,10 +69,31 @@ var verbs = map[byte]verb{
 	'x': {Day, `\d{2}/\d{2}/\d{2}`, "01/02/06"},
 	'Y': {Year, `\d{4}`, "2006"},
 	'y': {Year, `\d{2}`, "06"},
-	'Z': {Never, `[A-Za-z0-9+\-]+`, "MST"},
+	'Z': {Never, `[A-Za-z0-9+\-]+`, ""},
 	'z': {Never, `[+\-]\d{4}`, "-0700"},
 	'%': {Never, `%`, ""},
 }
+
+// specs are the formatter's conversions, each wrapped so that the formatter
+// cannot merge it with the text next to it: it joins text and conversions
+// into one Go layout, where "_%e" reads as "__2" (day of the year), "%buary"
+// as "January" and "%aday" as "Monday".
+var specs = func() strftime.SpecificationSet {
+	ss := strftime.NewSpecificationSet()
+	for b := range verbs {
+		a := strftime.UnixSeconds()
+		if b != 's' {
+			var err error
+			if a, err = ss.Lookup(b); err != nil {
+				panic(err)
+			}
+		}
+		if err := ss.Set(b, strftime.AppendFunc(a.Append)); err != nil {
+			panic(err)
+		}
+	}
+	return ss
+}()
 
 // element is one piece of a parsed pattern: verbatim text, or a conversion.
 type element struct {
@@ -121,10 +143,12 @@ type format struct {
 	unit   Unit   // finest unit a conversion shows; Never if none
 	re     string // matches every expansion; one group per parseable conversion
 	layout string // Go layout of the groups, joined by "\x00"; "" for %s
-	// exact is set when every conversion can be parsed back, so the text
-	// determines the instant that expands to it.
+	// exact is set when the groups determine the instant an expansion was
+	// made at (see determines); the other conversions are then checked by
+	// expanding it again.
 	exact bool
-	unix  int // index of the %s group, or -1
+	year  bool // the groups show the year
+	unix  int  // index of the %s group, or -1
 	timed bool
 }
 
@@ -133,11 +157,11 @@ func compileFormat(p string) (*format, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := strftime.New(p, strftime.WithUnixSeconds('s'))
+	f, err := strftime.New(p, strftime.WithSpecificationSet(specs))
 	if err != nil {
 		return nil, err
 	}
-	fm := &format{f: f, elems: elems, exact: true, unix: -1}
+	fm := &format{f: f, elems: elems, unix: -1}
 	var re, layout strings.Builder
 	groups := 0
 	for _, e := range elems {
@@ -158,11 +182,8 @@ func compileFormat(p string) (*format, error) {
 			groups++
 			re.WriteString(`(\d+)`)
 		case v.layout == "" || e.noPad:
-			if v.unit != Never {
-				fm.exact = false
-			}
 			if e.noPad {
-				re.WriteString(`(?:` + v.re + `|\d+)`)
+				re.WriteString(`(?:` + unpadded(v.re) + `)`)
 			} else {
 				re.WriteString(`(?:` + v.re + `)`)
 			}
@@ -177,7 +198,72 @@ func compileFormat(p string) (*format, error) {
 	}
 	fm.re = re.String()
 	fm.layout = layout.String()
+	fm.exact, fm.year = fm.determines()
 	return fm, nil
+}
+
+// probe differs in every field from what time.Parse assumes for a missing
+// one (year 0, January 1, midnight), and is in the afternoon.
+var probe = time.Date(2033, 11, 27, 15, 42, 57, 0, time.UTC)
+
+// determines reports whether the groups of an expansion made at the start of
+// a period of fm.unit give back that instant when parsed. It is false when a
+// field is missing (%H without a date, %m-%d without a year), for a 12-hour
+// clock without AM/PM, and for a format that shows no time. year reports
+// whether the groups show the year.
+func (fm *format) determines() (exact, year bool) {
+	if fm.unix >= 0 {
+		return true, true
+	}
+	if fm.layout == "" {
+		return false, false
+	}
+	y, mo, d := probe.Date()
+	h, mi, s := probe.Clock()
+	var at time.Time
+	switch fm.unit {
+	case Second:
+		at = time.Date(y, mo, d, h, mi, s, 0, time.UTC)
+	case Minute:
+		at = time.Date(y, mo, d, h, mi, 0, 0, time.UTC)
+	case Hour:
+		at = time.Date(y, mo, d, h, 0, 0, 0, time.UTC)
+	case Day, Week:
+		at = time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)
+	case Month:
+		at = time.Date(y, mo, 1, 0, 0, 0, 0, time.UTC)
+	case Year:
+		at = time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC)
+	default:
+		at = probe
+	}
+	var groups []string
+	for _, l := range strings.Split(fm.layout, "\x00") {
+		groups = append(groups, at.Format(l))
+	}
+	t, err := time.Parse(fm.layout, strings.Join(groups, "\x00"))
+	if err != nil {
+		return false, false
+	}
+	return fm.unit != Never && t.Equal(at), t.Year() == y
+}
+
+// unpadded is the regexp for a conversion's text with the padding taken off
+// (the '-' and '#' flags): leading spaces and, after a sign, leading zeros.
+// A leading number may so get shorter, or vanish when more follows: %-T of
+// 00:05:00 is ":05:00".
+func unpadded(re string) string {
+	for _, n := range []struct{ padded, sign string }{
+		{`[ \d]\d`, ""}, {`\d{2}`, ""}, {`\d{3}`, ""}, {`\d{4}`, ""}, {`[+\-]\d{4}`, `[+\-]`},
+	} {
+		if rest, ok := strings.CutPrefix(re, n.padded); ok {
+			if rest == "" {
+				return n.sign + `\d+`
+			}
+			return n.sign + `\d*` + rest
+		}
+	}
+	return re
 }
 
 func (fm *format) expand(t time.Time) string {
@@ -188,9 +274,6 @@ func (fm *format) expand(t time.Time) string {
 // they do not form a valid time; known is false when the conversions cannot
 // determine one.
 func (fm *format) parse(groups []string, text string, loc *time.Location) (t time.Time, known, ok bool) {
-	if !fm.exact {
-		return time.Time{}, false, true
-	}
 	if fm.unix >= 0 {
 		// %s fixes the instant; the other groups are checked by re-expansion.
 		sec, err := strconv.ParseInt(groups[fm.unix], 10, 64)
@@ -198,17 +281,65 @@ func (fm *format) parse(groups []string, text string, loc *time.Location) (t tim
 			return time.Time{}, false, false
 		}
 		t = time.Unix(sec, 0).In(loc)
-	} else {
-		var err error
-		t, err = time.ParseInLocation(fm.layout, strings.Join(groups, "\x00"), loc)
-		if err != nil {
+		if fm.expand(t) != text {
 			return time.Time{}, false, false
 		}
+		return t, true, true
 	}
-	if fm.expand(t) != text {
+	if fm.layout == "" {
+		return time.Time{}, false, true
+	}
+	t, err := time.ParseInLocation(fm.layout, strings.Join(groups, "\x00"), loc)
+	if err != nil && !fm.year {
+		// Go takes a missing year for year 0, a leap year, where a day of
+		// the year past February names another month: try a common year.
+		_, err = time.Parse(fm.layout+"\x002006", strings.Join(groups, "\x00")+"\x002001")
+	}
+	if err != nil {
 		return time.Time{}, false, false
 	}
-	return t, true, true
+	if !fm.exact {
+		// Valid fields, but Go filled in the missing ones.
+		return time.Time{}, false, true
+	}
+	for _, c := range candidates(t.In(loc)) {
+		if fm.expand(c) == text {
+			return c, true, true
+		}
+	}
+	return time.Time{}, false, false
+}
+
+// candidates returns the instants a name parsed as t may have been made at.
+// First those at which the clock showed t's reading, earliest first: t, and
+// the same reading in the zone segment before or after t's when the clock
+// showed it twice (time.ParseInLocation picks one of the two). Then, for a
+// reading the clock skipped, where time.ParseInLocation moves t off it, the
+// instants at which the clock jumped next to t: a period that would start in
+// the gap starts there, and its name is expanded there.
+func candidates(t time.Time) []time.Time {
+	out := make([]time.Time, 0, 5)
+	_, off := t.Zone()
+	zs, ze := zoneBounds(t)
+	if !zs.IsZero() {
+		_, prev := zs.Add(-time.Nanosecond).Zone()
+		if u := t.Add(time.Duration(off-prev) * time.Second); u.Before(zs) {
+			out = append(out, u)
+		}
+	}
+	out = append(out, t)
+	if !ze.IsZero() {
+		_, next := ze.Zone()
+		if u := t.Add(time.Duration(off-next) * time.Second); !u.Before(ze) {
+			out = append(out, u)
+		}
+	}
+	for _, u := range []time.Time{zs, ze} {
+		if !u.IsZero() {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // Options configure Compile. The zero value gives the defaults of the spec.
@@ -310,6 +441,9 @@ func Compile(p string, opt Options) (*Pattern, error) {
 		if pt.suffix, err = compileFormat(s); err != nil {
 			return nil, fmt.Errorf("suffix %q: %w", s, err)
 		}
+		if strings.Contains(pt.suffix.expand(time.Unix(0, 0).UTC()), "/") {
+			return nil, fmt.Errorf("suffix %q expands to a name with / (as %%D and %%x do)", s)
+		}
 		if !pt.suffix.timed {
 			return nil, fmt.Errorf("suffix %q has no time conversion", s)
 		}
@@ -352,7 +486,7 @@ func (p *Pattern) RotatedName(start time.Time) string {
 
 // Match describes a file recognised as a rotated file of the target.
 type Match struct {
-	Time  time.Time // the instant in the name; zero when the name cannot determine one
+	Time  time.Time // the instant in the name (the earlier of two with one name); zero when the name cannot determine one
 	Seq   int       // numbered variant, 0 for none
 	Codec string    // "gz", "zst" or ""
 }

@@ -198,6 +198,19 @@ func (s *Schedule) next(c civil) civil {
 	return c
 }
 
+// zoneBounds is t.ZoneBounds, mended. Past the last transition in its table
+// Go computes a zone from the TZ rule and gives the end of a year's last
+// segment as the year's start plus 365 days: in a leap year that is the
+// start of December 31 (UTC), not after t for instants of that day. The
+// zone goes on at least to the end of the year.
+func zoneBounds(t time.Time) (start, end time.Time) {
+	start, end = t.ZoneBounds()
+	if !end.IsZero() && !end.After(t) {
+		end = end.Add(24 * time.Hour)
+	}
+	return start, end
+}
+
 // maxTransitions bounds the walk over zone changes; real zones change at
 // most a few times within one period.
 const maxTransitions = 64
@@ -216,7 +229,7 @@ func (s *Schedule) Start(t time.Time) time.Time {
 	for range maxTransitions {
 		_, off := cur.Zone()
 		u = lab.instant(off)
-		zs, _ := cur.ZoneBounds()
+		zs, _ := zoneBounds(cur)
 		if zs.IsZero() || !u.Before(zs) {
 			return u
 		}
@@ -244,7 +257,7 @@ func (s *Schedule) Next(t time.Time) time.Time {
 	for range maxTransitions {
 		_, off := cur.Zone()
 		u = nl.instant(off)
-		_, ze := cur.ZoneBounds()
+		_, ze := zoneBounds(cur)
 		if ze.IsZero() || u.Before(ze) {
 			return u
 		}
