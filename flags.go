@@ -14,7 +14,7 @@ import (
 	"github.com/rotlog/rotlog/pattern"
 )
 
-const usage = `Usage: rotlog -p PATTERN [flags]
+const usage = `Usage: rotlog -p PATTERN [flags] [-- COMMAND [ARG...]]
 
 rotlog reads lines from standard input and appends them to log files named by
 PATTERN, switching files at clock-aligned time boundaries. Any number of rotlog
@@ -36,9 +36,14 @@ Flags (single-dash long forms such as -when work too):
         --interval N          rotate every N units (default 1)
         --suffix FMT          strftime suffix of rotated active files
                               (default by unit, e.g. %Y-%m-%d for D)
+    -s, --size SIZE           also rotate when the file reaches SIZE (500K, 100M, 2G)
         --utc                 cut periods and names in UTC
         --tz ZONE             cut periods and names in an IANA zone (default:
                               local time, TZ honoured)
+    -t, --timestamp[=FMT]     prefix each line with its arrival time and a space
+                              (strftime, %L milliseconds, %f microseconds;
+                              default RFC 3339 with milliseconds and zone)
+        --tee                 copy input to standard output too
         --mode MODE           permission bits of created files (default 0644)
         --fsync               fsync after every write
         --max-line SIZE       longest line held back to be written whole
@@ -51,6 +56,10 @@ Flags (single-dash long forms such as -when work too):
     -v, --verbose             report every file opened and rotated
     -V, --version             print the version and exit
     -h, --help                print this help and exit
+
+Exec mode: rotlog [flags] -- COMMAND [ARG...] runs COMMAND with its stdout and
+stderr going into the log, forwards TERM, INT, QUIT, USR1 and USR2 to it, and
+exits with its status.
 
 Signals: TERM and INT write what was read and exit, HUP reopens the file,
 ALRM rotates now.
@@ -70,10 +79,10 @@ func usagef(format string, args ...any) error {
 type options struct {
 	path, when, suffix, tz      string
 	mode, maxLine, lockTimeout  string
-	startTime                   string
+	startTime, size, timestamp  string
 	interval                    int
 	utc, fsync, dryRun, verbose bool
-	version, help               bool
+	version, help, tee          bool
 	args                        []string // after --
 }
 
@@ -86,8 +95,12 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVarP(&o.when, "when", "w", "", "")
 	fs.IntVar(&o.interval, "interval", 1, "")
 	fs.StringVar(&o.suffix, "suffix", "", "")
+	fs.StringVarP(&o.size, "size", "s", "", "")
 	fs.BoolVar(&o.utc, "utc", false, "")
 	fs.StringVar(&o.tz, "tz", "", "")
+	fs.StringVarP(&o.timestamp, "timestamp", "t", "", "")
+	fs.Lookup("timestamp").NoOptDefVal = defaultStampFlag
+	fs.BoolVar(&o.tee, "tee", false, "")
 	fs.StringVar(&o.mode, "mode", "0644", "")
 	fs.BoolVar(&o.fsync, "fsync", false, "")
 	fs.StringVar(&o.maxLine, "max-line", "1M", "")
@@ -126,8 +139,8 @@ func parseArgs(args []string) (*options, error) {
 		return nil, usageError{err}
 	}
 	o.args = fs.Args()
-	if fs.ArgsLenAtDash() < 0 && len(o.args) > 0 {
-		return nil, usagef("unexpected argument %q", o.args[0])
+	if at := fs.ArgsLenAtDash(); at < 0 && len(o.args) > 0 || at > 0 {
+		return nil, usagef("unexpected argument %q (a command goes after --)", o.args[0])
 	}
 	return o, nil
 }
@@ -140,15 +153,17 @@ type config struct {
 	maxLine     int
 	lockTimeout time.Duration
 	offset      time.Duration // --start-time minus the real clock
+	maxSize     int64         // --size, 0 for none
+	stamp       *stamper      // --timestamp, nil for none
 }
+
+// defaultStampFlag is what -t alone sets --timestamp to.
+const defaultStampFlag = "rfc3339"
 
 func (o *options) config(realNow time.Time) (*config, error) {
 	c := &config{loc: time.Local}
 	if o.path == "" {
 		return nil, usagef("missing --path")
-	}
-	if len(o.args) > 0 {
-		return nil, usagef("running a command after -- is not supported")
 	}
 	switch {
 	case o.utc && o.tz != "":
@@ -185,6 +200,20 @@ func (o *options) config(realNow time.Time) (*config, error) {
 	c.lockTimeout, err = parseDuration(o.lockTimeout)
 	if err != nil || c.lockTimeout <= 0 {
 		return nil, usagef("--lock-timeout: %q is not a positive duration like 10s", o.lockTimeout)
+	}
+	if o.size != "" {
+		if c.maxSize, err = parseSize(o.size); err != nil || c.maxSize < 1 {
+			return nil, usagef("--size: %q is not a size like 500K, 100M or 2G", o.size)
+		}
+	}
+	if o.timestamp != "" {
+		f := o.timestamp
+		if f == defaultStampFlag {
+			f = ""
+		}
+		if c.stamp, err = newStamper(f, c.loc); err != nil {
+			return nil, usagef("--timestamp: %v", err)
+		}
 	}
 	if o.startTime != "" {
 		t, err := parseTime(o.startTime, c.loc)

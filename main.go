@@ -50,19 +50,43 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return 0
 	}
 	a := &app{cfg: c, stderr: stderr, verbose: o.verbose}
+	if o.tee {
+		a.tee = stdout
+	}
 	a.rot = rotator.New(rotator.Config{
 		Pattern:     c.pat,
 		Mode:        os.FileMode(c.mode),
 		Fsync:       o.fsync,
 		LockTimeout: c.lockTimeout,
+		MaxSize:     c.maxSize,
 		Logf:        a.warnf,
 		Verbosef:    a.verbosef,
 		Locked:      lockedHook,
 	})
-	if err := a.serve(stdin); err != nil {
-		return fail(stderr, err)
+	if len(o.args) == 0 {
+		if err := a.serve([]*source{a.newSource(stdin, true)}, nil); err != nil {
+			return fail(stderr, err)
+		}
+		return 0
 	}
-	return 0
+	kid, pipes, err := startCommand(o.args)
+	if err != nil {
+		fmt.Fprintf(stderr, "rotlog: error: %v\n", err)
+		return 127
+	}
+	sources := []*source{a.newSource(pipes[0], true), a.newSource(pipes[1], true)}
+	err = a.serve(sources, kid)
+	for _, p := range pipes {
+		p.Close()
+	}
+	status := kid.wait()
+	if err != nil {
+		fail(stderr, err)
+		if status == 0 {
+			status = 1
+		}
+	}
+	return status
 }
 
 // fail prints err in rotlog's voice and returns its exit code.

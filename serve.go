@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -27,26 +28,23 @@ const (
 // boundary or a moved file within about a second.
 const tickEvery = time.Second
 
-// Pending signals, as bits.
-const (
-	sigStop uint32 = 1 << iota
-	sigReopen
-	sigRotate
-)
+// drainFor is how long a stop signal lets rotlog read what is already
+// waiting in its input.
+const drainFor = 20 * time.Millisecond
 
-// app is one running pipeline: the read loop and what it writes to.
+// app is one running pipeline: its sources of lines, the control loop
+// (signals, ticks) and the target they write to.
 type app struct {
 	cfg     *config
-	rot     *rotator.Rotator
 	stderr  io.Writer
 	verbose bool
 
-	in       *os.File // standard input; read deadlines work if pollable
-	pollable bool     //
-	signals  atomic.Uint32
-	wake     chan struct{} // poked on every signal
-	deadline time.Time     // the read deadline now set
-	lastTick time.Time     // real time of the last Tick
+	mu  sync.Mutex // guards rot and tee
+	rot *rotator.Rotator
+	tee io.Writer // nil when not teeing, or after stdout failed
+
+	stopping atomic.Bool
+	wake     chan struct{} // closed when stopping, to end retry waits
 }
 
 func (a *app) now() time.Time { return time.Now().Add(a.cfg.offset) }
@@ -71,77 +69,110 @@ func (e *unwrittenError) Error() string {
 	return fmt.Sprintf("%d bytes (%d lines) could not be written: %v", e.bytes, e.lines, e.err)
 }
 
-// serve copies stdin to the target until EOF or a stop signal.
-func (a *app) serve(stdin *os.File) error {
-	if err := a.openInput(stdin); err != nil {
-		return err
+// child is the command of exec mode, if any.
+type child interface {
+	signal(os.Signal)
+}
+
+// serve copies the sources to the target until each reaches EOF, or, on a
+// stop signal without a child, until each has written what it read.
+// Signals meant for a child are forwarded to it.
+func (a *app) serve(sources []*source, kid child) error {
+	a.wake = make(chan struct{})
+	sigc := make(chan os.Signal, 16)
+	sigs := []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGALRM, syscall.SIGPIPE}
+	if kid != nil {
+		sigs = append(sigs, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
 	}
-	defer a.closeInput()
-	a.wake = make(chan struct{}, 1)
-	sigc := make(chan os.Signal, 8)
-	signal.Notify(sigc, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGALRM)
+	signal.Notify(sigc, sigs...)
 	defer signal.Stop(sigc)
-	done := make(chan struct{})
-	defer close(done)
-	go a.catch(sigc, done)
 
 	a.tick(a.now())
-	buf := make([]byte, readSize+a.cfg.maxLine)
-	n := 0 // buf[:n] is a partial line held back
-	for {
-		if s := a.signals.Swap(0); s != 0 {
-			if s&sigStop != 0 {
-				n, _ = a.drain(buf, n)
-				return a.finish(buf[:n])
+	errc := make(chan error, len(sources))
+	for _, s := range sources {
+		go func() { errc <- s.run() }()
+	}
+	timer := time.NewTimer(a.untilTick())
+	defer timer.Stop()
+	var errs []error
+	for running := len(sources); running > 0; {
+		select {
+		case err := <-errc:
+			running--
+			errs = append(errs, err)
+		case sig := <-sigc:
+			a.onSignal(sig, sources, kid)
+		case <-timer.C:
+			a.tick(a.now())
+			timer.Reset(a.untilTick())
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return errors.Join(append(errs, a.rot.Close())...)
+}
+
+func (a *app) onSignal(sig os.Signal, sources []*source, kid child) {
+	switch sig {
+	case syscall.SIGHUP:
+		a.verbosef("SIGHUP: reopening")
+		a.mu.Lock()
+		a.rot.Reopen()
+		a.mu.Unlock()
+	case syscall.SIGALRM:
+		a.verbosef("SIGALRM: rotating")
+		a.mu.Lock()
+		err := a.rot.Rotate(a.now())
+		a.mu.Unlock()
+		if err != nil {
+			a.warnf("error: %v", err)
+		}
+	case syscall.SIGPIPE:
+		// Only --tee writes to a pipe; the failed write says so.
+	default:
+		if kid != nil {
+			// The command decides; its output is read to the end.
+			kid.signal(sig)
+			return
+		}
+		if a.stopping.CompareAndSwap(false, true) {
+			close(a.wake)
+			for _, s := range sources {
+				s.interrupt()
 			}
-			a.handle(s)
-		}
-		a.armDeadline()
-		k, err := a.in.Read(buf[n:])
-		now := a.now()
-		if k > 0 {
-			var werr error
-			if n, werr = a.consume(buf, n, k, now); werr != nil {
-				return werr
-			}
-		}
-		switch {
-		case err == nil, errors.Is(err, os.ErrDeadlineExceeded):
-		case err == io.EOF:
-			return a.finish(buf[:n])
-		default:
-			ferr := a.finish(buf[:n])
-			return errors.Join(fmt.Errorf("read standard input: %w", err), ferr)
-		}
-		if time.Since(a.lastTick) >= tickEvery || !now.Before(a.rot.NextTick()) {
-			a.tick(now)
 		}
 	}
 }
 
-// consume takes k new bytes after the n held in buf, writes every whole
-// line with one write, and returns how many bytes it holds back.
-func (a *app) consume(buf []byte, n, k int, now time.Time) (int, error) {
-	total := n + k
-	// Only the new bytes can hold a newline: the held ones had none.
-	if i := bytes.LastIndexByte(buf[n:total], '\n'); i >= 0 {
-		end := n + i + 1
-		if err := a.write(buf[:end], buf[end:total], now); err != nil {
-			return 0, err
-		}
-		return copy(buf, buf[end:total]), nil
-	}
-	if total >= a.cfg.maxLine {
-		// Too long to hold back: write this piece now.
-		return 0, a.write(buf[:total], nil, now)
-	}
-	return total, nil
+func (a *app) untilTick() time.Duration {
+	a.mu.Lock()
+	next := a.rot.NextTick()
+	a.mu.Unlock()
+	return min(tickEvery, max(next.Sub(a.now()), time.Millisecond))
 }
 
-// write writes p, retrying with backoff while it fails, until it is
-// written or rotlog must stop. held is the data read after p, counted in
-// the report if it is never written.
-func (a *app) write(p, held []byte, now time.Time) error {
+func (a *app) tick(now time.Time) {
+	a.mu.Lock()
+	err := a.rot.Tick(now)
+	a.mu.Unlock()
+	if err != nil {
+		a.warnf("error: %v", err)
+	}
+}
+
+// write writes p, whole lines read at now, retrying with backoff while it
+// fails, until it is written or rotlog must stop. held is the data read
+// after p, counted in the report if it is never written. raw, if not nil,
+// is the input p came from, copied to --tee.
+func (a *app) write(p, raw, held []byte, now time.Time) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.tee != nil && raw != nil {
+		if _, err := a.tee.Write(raw); err != nil {
+			a.warnf("--tee: %v; copying to standard output stops, logging goes on", err)
+			a.tee = nil
+		}
+	}
 	backoff := 10 * time.Millisecond
 	var failed time.Time
 	var lastErr string
@@ -161,12 +192,12 @@ func (a *app) write(p, held []byte, now time.Time) error {
 				failed = time.Now()
 			}
 		}
-		if a.signals.Load()&sigStop != 0 {
-			return &unwrittenError{
-				bytes: len(p) + len(held),
-				lines: bytes.Count(p, []byte{'\n'}) + bytes.Count(held, []byte{'\n'}) + boolInt(len(held) > 0 && held[len(held)-1] != '\n'),
-				err:   err,
+		if a.stopping.Load() {
+			lines := bytes.Count(p, []byte{'\n'}) + bytes.Count(held, []byte{'\n'})
+			if len(held) > 0 && held[len(held)-1] != '\n' {
+				lines++
 			}
+			return &unwrittenError{bytes: len(p) + len(held), lines: lines, err: err}
 		}
 		select {
 		case <-time.After(backoff):
@@ -176,138 +207,153 @@ func (a *app) write(p, held []byte, now time.Time) error {
 	}
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+// source reads one input and hands whole lines to the app.
+type source struct {
+	a        *app
+	in       *os.File
+	pollable bool // read deadlines work, so a stop can interrupt a read
+	tee      bool // copy this input to --tee
+	restore  func()
+
+	buf     []byte // buf[:n] is a partial line held back
+	n       int
+	midLine bool   // a piece of the current line was already written
+	stamped []byte // --timestamp output buffer, reused
 }
 
-// finish writes the held partial line, as it is, and closes the target.
-func (a *app) finish(held []byte) error {
-	var err error
-	if len(held) > 0 {
-		err = a.write(held, nil, a.now())
-	}
-	return errors.Join(err, a.rot.Close())
+func (a *app) newSource(in *os.File, tee bool) *source {
+	s := &source{a: a, tee: tee}
+	s.in, s.pollable, s.restore = pollable(in)
+	s.buf = make([]byte, readSize+a.cfg.maxLine)
+	return s
 }
 
-// drain reads what is already waiting in a pollable input after a stop
-// signal, writing whole lines, and returns what it holds back.
-func (a *app) drain(buf []byte, n int) (int, error) {
-	if !a.pollable {
-		return n, nil
+// interrupt wakes a read blocked on a pollable input.
+func (s *source) interrupt() {
+	if s.pollable {
+		s.in.SetReadDeadline(time.Now())
 	}
-	a.in.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+}
+
+// run reads until EOF or a stop, then writes the partial line held back.
+func (s *source) run() error {
+	defer s.restore()
 	for {
-		k, err := a.in.Read(buf[n:])
+		if s.a.stopping.Load() {
+			return s.drain()
+		}
+		k, err := s.in.Read(s.buf[s.n : s.n+readSize])
 		if k > 0 {
-			var werr error
-			if n, werr = a.consume(buf, n, k, a.now()); werr != nil {
-				return n, werr
+			if werr := s.consume(k, s.a.now()); werr != nil {
+				return werr
 			}
 		}
-		if err != nil {
-			return n, nil
-		}
-	}
-}
-
-func (a *app) handle(s uint32) {
-	now := a.now()
-	if s&sigReopen != 0 {
-		a.verbosef("SIGHUP: reopening")
-		a.rot.Reopen()
-	}
-	if s&sigRotate != 0 {
-		a.verbosef("SIGALRM: rotating")
-		if err := a.rot.Rotate(now); err != nil {
-			a.warnf("error: %v", err)
+		switch {
+		case err == nil, errors.Is(err, os.ErrDeadlineExceeded):
+		case err == io.EOF:
+			return s.finish()
+		default:
+			return errors.Join(fmt.Errorf("read %s: %w", s.in.Name(), err), s.finish())
 		}
 	}
 }
 
-func (a *app) tick(now time.Time) {
-	a.lastTick = time.Now()
-	if err := a.rot.Tick(now); err != nil {
-		a.warnf("error: %v", err)
-	}
-}
-
-// catch turns signals into pending bits and wakes the read loop.
-func (a *app) catch(sigc <-chan os.Signal, done <-chan struct{}) {
-	for {
-		select {
-		case <-done:
-			return
-		case sig := <-sigc:
-			switch sig {
-			case syscall.SIGHUP:
-				a.signals.Or(sigReopen)
-			case syscall.SIGALRM:
-				a.signals.Or(sigRotate)
-			default:
-				a.signals.Or(sigStop)
+// drain reads what is already waiting in a pollable input, then finishes.
+func (s *source) drain() error {
+	if s.pollable {
+		s.in.SetReadDeadline(time.Now().Add(drainFor))
+		for {
+			k, err := s.in.Read(s.buf[s.n : s.n+readSize])
+			if k > 0 {
+				if werr := s.consume(k, s.a.now()); werr != nil {
+					return werr
+				}
 			}
-			select {
-			case a.wake <- struct{}{}:
-			default:
-			}
-			if a.pollable {
-				a.in.SetReadDeadline(time.Now())
+			if err != nil {
+				break
 			}
 		}
 	}
+	return s.finish()
 }
 
-// armDeadline sets the read deadline to the next tick, if pollable. It is
-// called before the pending signals are checked again on the next turn, so
-// a signal's own deadline is never lost: catch sets the bit first.
-func (a *app) armDeadline() {
-	if !a.pollable {
-		return
-	}
-	d := a.lastTick.Add(tickEvery)
-	if next := a.rot.NextTick(); !next.IsZero() {
-		if at := time.Now().Add(next.Sub(a.now())); at.Before(d) {
-			d = at
+// consume takes k new bytes after the n held, writes every whole line
+// with one write, and keeps the rest.
+func (s *source) consume(k int, now time.Time) error {
+	n, total := s.n, s.n+k
+	// Only the new bytes can hold a newline: the held ones had none.
+	if i := bytes.LastIndexByte(s.buf[n:total], '\n'); i >= 0 {
+		end := n + i + 1
+		if err := s.emit(s.buf[:end], s.buf[end:total], now); err != nil {
+			return err
 		}
+		s.n = copy(s.buf, s.buf[end:total])
+		s.midLine = false
+		return nil
 	}
-	if !d.Equal(a.deadline) {
-		a.deadline = d
-		a.in.SetReadDeadline(d)
+	if total >= s.a.cfg.maxLine {
+		// Too long to hold back: write this piece now.
+		s.n = 0
+		err := s.emit(s.buf[:total], nil, now)
+		s.midLine = true
+		return err
 	}
-	if a.signals.Load() != 0 {
-		a.in.SetReadDeadline(time.Now())
-		a.deadline = time.Time{}
-	}
+	s.n = total
+	return nil
 }
 
-// openInput prepares stdin: a pipe or socket gets its own non-blocking
-// descriptor in Go's poller, so that ticks and signals can interrupt a
-// read; anything else (a file, a terminal) is read as it is.
-func (a *app) openInput(stdin *os.File) error {
-	a.in = stdin
-	sc, err := stdin.SyscallConn()
+// finish writes the held partial line as it is.
+func (s *source) finish() error {
+	if s.n == 0 {
+		return nil
+	}
+	err := s.emit(s.buf[:s.n], nil, s.a.now())
+	s.n = 0
+	return err
+}
+
+// emit writes p (whole lines, or a piece of a line), stamped if asked.
+func (s *source) emit(p, held []byte, now time.Time) error {
+	var raw []byte
+	if s.tee {
+		raw = p
+	}
+	if s.a.cfg.stamp != nil {
+		s.stamped = s.a.cfg.stamp.appendStamped(s.stamped[:0], p, !s.midLine, now)
+		p = s.stamped
+	}
+	return s.a.write(p, raw, held, now)
+}
+
+// pollable returns a descriptor for in that Go's poller can interrupt, if
+// in is a pipe, socket or terminal: a non-blocking duplicate, and a
+// function that puts the original back in blocking mode. Anything else (a
+// file) is returned as it is.
+func pollable(in *os.File) (*os.File, bool, func()) {
+	nothing := func() {}
+	sc, err := in.SyscallConn()
 	if err != nil {
-		return nil
+		return in, false, nothing
 	}
-	var fd int
-	var derr error
+	fd := -1
 	var st unix.Stat_t
-	err = sc.Control(func(f uintptr) {
+	sc.Control(func(f uintptr) {
 		if unix.Fstat(int(f), &st) != nil {
-			fd = -1
 			return
 		}
-		if t := st.Mode & unix.S_IFMT; t != unix.S_IFIFO && t != unix.S_IFSOCK {
-			fd = -1
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFIFO, unix.S_IFSOCK:
+		case unix.S_IFCHR:
+			if _, err := unix.IoctlGetTermios(int(f), unix.TCGETS); err != nil {
+				return
+			}
+		default:
 			return
 		}
-		fd, derr = unix.Dup(int(f))
+		fd, _ = unix.Dup(int(f))
 	})
-	if err != nil || derr != nil || fd < 0 {
-		return nil
+	if fd < 0 {
+		return in, false, nothing
 	}
 	unix.CloseOnExec(fd)
 	if st.Mode&unix.S_IFMT == unix.S_IFIFO {
@@ -317,19 +363,15 @@ func (a *app) openInput(stdin *os.File) error {
 	}
 	if err := unix.SetNonblock(fd, true); err != nil {
 		unix.Close(fd)
-		return nil
+		return in, false, nothing
 	}
-	a.in = os.NewFile(uintptr(fd), "stdin")
-	a.pollable = true
-	return nil
-}
-
-// closeInput gives the input back as it was found: blocking.
-func (a *app) closeInput() {
-	if a.pollable {
-		if sc, err := a.in.SyscallConn(); err == nil {
+	f := os.NewFile(uintptr(fd), in.Name())
+	return f, true, func() {
+		// O_NONBLOCK belongs to the open file, shared with whoever else
+		// holds it: give it back as it was found.
+		if sc, err := f.SyscallConn(); err == nil {
 			sc.Control(func(fd uintptr) { unix.SetNonblock(int(fd), false) })
 		}
-		a.in.Close()
+		f.Close()
 	}
 }

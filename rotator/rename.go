@@ -18,13 +18,14 @@ func linkRename(oldpath, newpath string) error {
 }
 
 // rotateTo renames path to name, or to the first of name.1, name.2, ...
-// that is free, and returns the name used. It never replaces a file.
-func rotateTo(path, name string) (string, error) {
+// that is free (starting at name.first if first > 0), and returns the name
+// used. It never replaces a file.
+func rotateTo(path, name string, first int) (string, error) {
 	pfi, err := os.Lstat(path)
 	if err != nil {
 		return "", err
 	}
-	for i := 0; ; i++ {
+	for i := first; ; i++ {
 		cand := name
 		if i > 0 {
 			cand = name + "." + strconv.Itoa(i)

@@ -3,6 +3,7 @@ package rotator
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ type Config struct {
 	Mode        fs.FileMode   // permission bits of created files, before umask
 	Fsync       bool          // fsync after every write
 	LockTimeout time.Duration // a lock older than this whose owner is gone is broken
+	MaxSize     int64         // also rotate before a write would take a file past this; 0 for no limit
 
 	// Logf, if set, receives warnings (a broken stale lock, a long wait).
 	Logf func(format string, args ...any)
@@ -37,6 +39,7 @@ type Rotator struct {
 	start time.Time // period of f
 	end   time.Time // first instant after f's period
 	tick  time.Time // when Tick next has work to do
+	size  int64     // f's size after the last write seen through f (with MaxSize)
 
 	renamed bool // a rename under the lock awaits a directory sync
 }
@@ -71,14 +74,75 @@ func (r *Rotator) Write(p []byte, now time.Time) (int, error) {
 			return 0, err
 		}
 	}
+	if r.cfg.MaxSize > 0 && r.size > 0 && r.size+int64(len(p)) > r.cfg.MaxSize {
+		if err := r.rotateForSize(now, int64(len(p))); err != nil {
+			return 0, err
+		}
+	}
 	n, err := r.f.Write(p)
 	if err == nil && r.cfg.Fsync {
 		err = r.f.Sync()
+	}
+	if err == nil && r.cfg.MaxSize > 0 {
+		// With O_APPEND the offset after a write is the file's size then,
+		// other processes' writes included.
+		r.size, err = r.f.Seek(0, io.SeekCurrent)
 	}
 	if err != nil {
 		r.closeFile()
 	}
 	return n, err
+}
+
+// rotateForSize renames the file of now's period, under the lock, if it
+// still holds data and need more bytes would take it past MaxSize (another
+// process may have rotated it already), and opens the path again.
+func (r *Rotator) rotateForSize(now time.Time, need int64) error {
+	r.closeFile()
+	path := r.pat.Path(now)
+	var f *os.File
+	err := r.locked(path+".lock", func() error {
+		fi, err := os.Lstat(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return err
+		case fi.Size() > 0 && fi.Size()+need > r.cfg.MaxSize:
+			if err := r.rotateSize(path, fi, now); err != nil {
+				return err
+			}
+		}
+		var created bool
+		f, created, err = r.openAppend(path)
+		if created && !r.pat.Template() {
+			setStart(f, encodeStart(r.pat.Start(now)))
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return r.adopt(f, path, now)
+}
+
+// rotateSize renames a full file: an active file to its period's rotated
+// name (the moment of rotation for a Never schedule), a template's file to
+// its first free numbered variant.
+func (r *Rotator) rotateSize(path string, fi fs.FileInfo, now time.Time) error {
+	if r.pat.Template() {
+		name, err := rotateTo(path, path, 1)
+		if err != nil {
+			return fmt.Errorf("rotate: %w", err)
+		}
+		r.verbosef("rotated %s to %s", path, name)
+		r.renamed = true
+		return nil
+	}
+	start := r.periodOf(path, fi)
+	if start.IsZero() {
+		start = now
+	}
+	return r.rotate(path, start)
 }
 
 // NextTick returns when Tick next has work to do: the end of the current
@@ -96,11 +160,11 @@ func (r *Rotator) Tick(now time.Time) error {
 			r.closeFile()
 		}
 		if !r.pat.Template() {
-			return r.locked(func() error { return r.rotateEnded(now) })
+			return r.locked(r.activeLock(), func() error { return r.rotateEnded(now) })
 		}
 		return nil
 	}
-	if r.f != nil && !r.pat.Template() && !r.current() {
+	if r.f != nil && (!r.pat.Template() || r.cfg.MaxSize > 0) && !r.current() {
 		r.verbosef("%s was moved away; reopening", r.name)
 		r.closeFile()
 	}
@@ -127,7 +191,7 @@ func (r *Rotator) Rotate(now time.Time) error {
 	if r.pat.Template() {
 		return nil
 	}
-	return r.locked(func() error {
+	return r.locked(r.activeLock(), func() error {
 		path := r.pat.Path(now)
 		fi, err := os.Lstat(path)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -167,10 +231,9 @@ func (r *Rotator) closeFile() {
 	}
 }
 
-// locked runs fn holding the lock of the active file, then makes the
-// renames fn did durable.
-func (r *Rotator) locked(fn func() error) error {
-	lockPath := r.pat.Path(time.Time{}) + ".lock"
+// locked runs fn holding the lock at lockPath, then makes the renames fn
+// did durable.
+func (r *Rotator) locked(lockPath string, fn func() error) error {
 	unlock, err := r.lock(lockPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err = mkdirAll(filepath.Dir(lockPath)); err == nil {
@@ -192,17 +255,20 @@ func (r *Rotator) locked(fn func() error) error {
 	return err
 }
 
+// activeLock is the lock of an active-file target.
+func (r *Rotator) activeLock() string { return r.pat.Path(time.Time{}) + ".lock" }
+
 // open opens the file of now's period, replacing any open one.
 func (r *Rotator) open(now time.Time) error {
 	r.closeFile()
-	start, end := r.pat.Start(now), r.pat.Next(now)
+	start := r.pat.Start(now)
 	path := r.pat.Path(now)
 	var f *os.File
 	var err error
 	if r.pat.Template() {
 		f, _, err = r.openAppend(path)
 	} else {
-		err = r.locked(func() error {
+		err = r.locked(r.activeLock(), func() error {
 			if err := r.rotateEnded(now); err != nil {
 				return err
 			}
@@ -217,9 +283,23 @@ func (r *Rotator) open(now time.Time) error {
 	if err != nil {
 		return err
 	}
-	r.f, r.name, r.start, r.end = f, path, start, end
-	if r.tick.IsZero() || end.Before(r.tick) {
-		r.tick = end
+	return r.adopt(f, path, now)
+}
+
+// adopt makes f, opened as path, the file of now's period.
+func (r *Rotator) adopt(f *os.File, path string, now time.Time) error {
+	if r.cfg.MaxSize > 0 {
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return err
+		}
+		r.size = fi.Size()
+	}
+	r.f, r.name = f, path
+	r.start, r.end = r.pat.Start(now), r.pat.Next(now)
+	if r.tick.IsZero() || r.end.Before(r.tick) {
+		r.tick = r.end
 	}
 	return nil
 }
@@ -276,7 +356,7 @@ func (r *Rotator) rotateEnded(now time.Time) error {
 
 // rotate renames path to its rotated name for the period starting at start.
 func (r *Rotator) rotate(path string, start time.Time) error {
-	name, err := rotateTo(path, r.pat.RotatedName(start))
+	name, err := rotateTo(path, r.pat.RotatedName(start), 0)
 	if err != nil {
 		return fmt.Errorf("rotate: %w", err)
 	}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+// command is the program of exec mode: its stdout and stderr come to
+// rotlog through two pipes, so that lines of each stay whole.
+type command struct {
+	cmd *exec.Cmd
+}
+
+// startCommand starts args with standard input inherited and returns the
+// read ends of its stdout and stderr.
+func startCommand(args []string) (*command, []*os.File, error) {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, nil, err
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, outW, errW
+	err = cmd.Start()
+	// The child has its own copies; rotlog sees EOF once they are closed.
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		return nil, nil, err
+	}
+	return &command{cmd: cmd}, []*os.File{outR, errR}, nil
+}
+
+func (c *command) signal(sig os.Signal) { c.cmd.Process.Signal(sig) }
+
+// wait returns the command's exit status: its code, or 128 + the signal
+// that killed it.
+func (c *command) wait() int {
+	err := c.cmd.Wait()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return 1
+	}
+	ws := c.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}

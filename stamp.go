@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/lestrrat-go/strftime"
+)
+
+// defaultStamp is RFC 3339 with milliseconds and zone.
+const defaultStamp = "2006-01-02T15:04:05.000Z07:00"
+
+// stamper prefixes lines with their arrival time and a space.
+type stamper struct {
+	f   *strftime.Strftime // nil: defaultStamp
+	loc *time.Location
+
+	at  time.Time // the instant text was made for
+	txt []byte
+}
+
+func newStamper(format string, loc *time.Location) (*stamper, error) {
+	s := &stamper{loc: loc}
+	if format != "" {
+		f, err := strftime.New(format, strftime.WithMilliseconds('L'), strftime.WithMicroseconds('f'), strftime.WithUnixSeconds('s'))
+		if err != nil {
+			return nil, err
+		}
+		s.f = f
+	}
+	return s, nil
+}
+
+func (s *stamper) text(now time.Time) []byte {
+	if s.txt != nil && now.Equal(s.at) {
+		return s.txt
+	}
+	s.at = now
+	t := now.In(s.loc)
+	if s.f == nil {
+		s.txt = t.AppendFormat(s.txt[:0], defaultStamp)
+	} else {
+		s.txt = s.f.FormatBuffer(s.txt[:0], t)
+	}
+	s.txt = append(s.txt, ' ')
+	return s.txt
+}
+
+// appendStamped appends p to dst with the stamp for now before every line
+// start: the first byte if atStart, and every byte after a newline.
+func (s *stamper) appendStamped(dst, p []byte, atStart bool, now time.Time) []byte {
+	ts := s.text(now)
+	for len(p) > 0 {
+		if atStart {
+			dst = append(dst, ts...)
+		}
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			return append(dst, p...)
+		}
+		dst = append(dst, p[:i+1]...)
+		p = p[i+1:]
+		atStart = true
+	}
+	return dst
+}
