@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -190,6 +191,12 @@ func recordedStart(t *testing.T, path string) time.Time {
 // sent is in exactly one file, whole, each pipeline's lines in order, and
 // no line in a file whose period ended before it was sent.
 func checkTarget(t *testing.T, dir string, pat *pattern.Pattern, sent map[int]int) []targetFile {
+	return checkTargetStamped(t, dir, pat, sent, false)
+}
+
+// checkTargetStamped is checkTarget for lines that rotlog -t prefixed with
+// their arrival time: then each line's file must hold that instant exactly.
+func checkTargetStamped(t *testing.T, dir string, pat *pattern.Pattern, sent map[int]int, stamped bool) []targetFile {
 	t.Helper()
 	files := collect(t, dir, pat)
 	next := map[int]int{} // per pipeline: the seq expected next
@@ -204,6 +211,19 @@ func checkTarget(t *testing.T, dir string, pat *pattern.Pattern, sent map[int]in
 		for _, s := range strings.SplitAfter(string(data), "\n") {
 			if s == "" {
 				continue
+			}
+			var read time.Time
+			if stamped {
+				ts, rest, _ := strings.Cut(s, " ")
+				var err error
+				if read, err = time.Parse(time.RFC3339Nano, ts); err != nil {
+					t.Errorf("bad stamp in %s: %.80q", f.path, s)
+					continue
+				}
+				s = rest
+				if read.Before(f.start) || !read.Before(f.end) {
+					t.Errorf("line read at %s is in %s, which holds [%s, %s)", ts, f.path, f.start.Format(time.RFC3339Nano), f.end.Format(time.RFC3339Nano))
+				}
 			}
 			pl, ok := parseLine(strings.TrimSuffix(s, "\n"))
 			if !ok {
@@ -280,7 +300,7 @@ func runPipelines(t *testing.T, dir string, n int, d time.Duration, patText stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	return checkTarget(t, dir, pat, sent)
+	return checkTargetStamped(t, dir, pat, sent, slices.Contains(args, "-t"))
 }
 
 func TestManyPipelinesActiveFile(t *testing.T) {
@@ -294,6 +314,39 @@ func TestManyPipelinesActiveFile(t *testing.T) {
 		if f.seq != 0 && f.seq != 1<<30 {
 			t.Errorf("%s: a period was rotated twice", f.path)
 		}
+	}
+}
+
+// With -t every line carries the instant rotlog read it: each must be in
+// the file of that instant's period (guarantee 3, checked exactly).
+func TestManyPipelinesStamped(t *testing.T) {
+	t.Parallel()
+	runPipelines(t, t.TempDir(), 6, 3*time.Second, "app.log", "-when", "S", "-t")
+}
+
+// Size rotation with many pipelines: nothing lost or doubled, numbered
+// variants within a period, and no file past the size by more than one
+// batch (at most readSize bytes) per pipeline.
+func TestManyPipelinesSize(t *testing.T) {
+	t.Parallel()
+	const size, n = 1 << 20, 6
+	dir := t.TempDir()
+	files := runPipelines(t, dir, n, 3*time.Second, "app.log", "-when", "S", "-s", "1M")
+	variants := 0
+	for _, f := range files {
+		fi, err := os.Stat(f.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() > size+n*readSize {
+			t.Errorf("%s: %d bytes, more than %d + %d batches", f.path, fi.Size(), size, n)
+		}
+		if f.seq > 0 && f.seq < 1<<30 {
+			variants++
+		}
+	}
+	if variants == 0 {
+		t.Error("no numbered variant: size rotation never happened within a period")
 	}
 }
 
@@ -586,5 +639,85 @@ func TestBinaryAndHugeLine(t *testing.T) {
 	}
 	if rss := p.cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss; rss > 80<<10 {
 		t.Errorf("peak RSS %d KiB for 240 MB of input", rss)
+	}
+}
+
+// Exec mode: stdout and stderr lines are each whole even when written in
+// pieces, the command's status is rotlog's, and TERM reaches the command,
+// whose last words are logged.
+func TestExecMode(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, script string
+		signal       bool
+		status       int
+		want         []string
+	}{
+		{"pieces", `printf out-a; printf err-a >&2; sleep 0.1; printf 'out-b\n'; printf 'err-b\n' >&2; printf tail`, false, 0,
+			[]string{"out-aout-b\n", "err-aerr-b\n", "tail"}},
+		{"status", `echo failing; exit 3`, false, 3, []string{"failing\n"}},
+		{"killed", `echo dying; kill -KILL $$`, false, 128 + 9, []string{"dying\n"}},
+		{"forwarded", `trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done`, true, 7,
+			[]string{"ready\n", "got TERM\n"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			p := startRotlog(t, dir, "rotlog", nil, "-p", "app.log", "--", "sh", "-c", tc.script)
+			if tc.signal {
+				waitFor(t, "the command to start", func() bool { return strings.Contains(readFileQuiet(filepath.Join(dir, "app.log")), "ready") })
+				p.cmd.Process.Signal(syscall.SIGTERM)
+			}
+			err := p.cmd.Wait()
+			status := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				status = ee.ExitCode()
+			}
+			if status != tc.status {
+				t.Errorf("status %d (%v), want %d; stderr: %s", status, err, tc.status, p.stderr)
+			}
+			got := readFile(t, filepath.Join(dir, "app.log"))
+			for _, w := range tc.want {
+				if strings.Count(got, w) != 1 {
+					t.Errorf("log %q lacks %q", got, w)
+				}
+			}
+		})
+	}
+}
+
+// --tee copies input to stdout; when stdout goes away, logging goes on.
+func TestTeeClosedStdout(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bin, _ := exec.LookPath("rotlog")
+	cmd := exec.Command(bin, "-p", "app.log", "--tee")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=10")
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	stderr := new(syncBuffer)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(stdin, "one\n")
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(stdout, buf); err != nil || string(buf) != "one\n" {
+		t.Fatalf("tee gave %q, %v", buf, err)
+	}
+	stdout.Close()
+	io.WriteString(stdin, "two\n")
+	waitFor(t, "line two", func() bool { return readFileQuiet(filepath.Join(dir, "app.log")) == "one\ntwo\n" })
+	io.WriteString(stdin, "three\n")
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%v; stderr: %s", err, stderr)
+	}
+	if got := readFile(t, filepath.Join(dir, "app.log")); got != "one\ntwo\nthree\n" {
+		t.Errorf("app.log = %q", got)
+	}
+	if c := strings.Count(stderr.String(), "--tee"); c != 1 {
+		t.Errorf("%d reports of the closed stdout, want 1: %s", c, stderr)
 	}
 }

@@ -24,6 +24,7 @@ func TestMain(m *testing.M) {
 			}
 			os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 		},
+		"rotlog-producer": producer,
 	})
 }
 

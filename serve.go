@@ -28,9 +28,9 @@ const (
 // boundary or a moved file within about a second.
 const tickEvery = time.Second
 
-// drainFor is how long a stop signal lets rotlog read what is already
-// waiting in its input.
-const drainFor = 20 * time.Millisecond
+// drainFor is how long a stop signal lets rotlog go on reading its input
+// until end of file: a producer stopped with it has time to exit.
+const drainFor = time.Second
 
 // app is one running pipeline: its sources of lines, the control loop
 // (signals, ticks) and the target they write to.
@@ -258,7 +258,7 @@ func (s *source) run() error {
 	}
 }
 
-// drain reads what is already waiting in a pollable input, then finishes.
+// drain reads a pollable input until EOF or for drainFor, then finishes.
 func (s *source) drain() error {
 	if s.pollable {
 		s.in.SetReadDeadline(time.Now().Add(drainFor))
