@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/rotlog/rotlog/pattern"
+	"github.com/rotlog/rotlog/rotator"
 )
 
 const usage = `Usage: rotlog -p PATTERN [flags] [-- COMMAND [ARG...]]
@@ -40,6 +41,15 @@ Flags (single-dash long forms such as -when work too):
         --utc                 cut periods and names in UTC
         --tz ZONE             cut periods and names in an IANA zone (default:
                               local time, TZ honoured)
+    -n, --backup-count N      keep at most N rotated files of this target (0: all)
+        --max-age DURATION    remove rotated files older than this (36h, 7d, 4w)
+    -z, --compress[=CODEC]    compress rotated files once nobody writes them:
+                              gzip (default) or zstd
+    -l, --symlink LINK        keep LINK pointing at the file being written
+        --post-rotate CMD     run CMD with each finished rotated file's path
+                              appended (after compression)
+        --post-rotate-timeout DURATION
+                              kill a post-rotate command running longer (default 1m)
     -t, --timestamp[=FMT]     prefix each line with its arrival time and a space
                               (strftime, %L milliseconds, %f microseconds;
                               default RFC 3339 with milliseconds and zone)
@@ -80,6 +90,9 @@ type options struct {
 	path, when, suffix, tz      string
 	mode, maxLine, lockTimeout  string
 	startTime, size, timestamp  string
+	maxAge, compress, symlink   string
+	postRotate, hookTimeout     string
+	backupCount                 int
 	interval                    int
 	utc, fsync, dryRun, verbose bool
 	version, help, tee          bool
@@ -98,6 +111,13 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVarP(&o.size, "size", "s", "", "")
 	fs.BoolVar(&o.utc, "utc", false, "")
 	fs.StringVar(&o.tz, "tz", "", "")
+	fs.IntVarP(&o.backupCount, "backup-count", "n", 0, "")
+	fs.StringVar(&o.maxAge, "max-age", "", "")
+	fs.StringVarP(&o.compress, "compress", "z", "", "")
+	fs.Lookup("compress").NoOptDefVal = "gzip"
+	fs.StringVarP(&o.symlink, "symlink", "l", "", "")
+	fs.StringVar(&o.postRotate, "post-rotate", "", "")
+	fs.StringVar(&o.hookTimeout, "post-rotate-timeout", "1m", "")
 	fs.StringVarP(&o.timestamp, "timestamp", "t", "", "")
 	fs.Lookup("timestamp").NoOptDefVal = defaultStampFlag
 	fs.BoolVar(&o.tee, "tee", false, "")
@@ -155,6 +175,8 @@ type config struct {
 	offset      time.Duration // --start-time minus the real clock
 	maxSize     int64         // --size, 0 for none
 	stamp       *stamper      // --timestamp, nil for none
+	keep        rotator.Housekeeping
+	symlink     string
 }
 
 // defaultStampFlag is what -t alone sets --timestamp to.
@@ -205,6 +227,29 @@ func (o *options) config(realNow time.Time) (*config, error) {
 		if c.maxSize, err = parseSize(o.size); err != nil || c.maxSize < 1 {
 			return nil, usagef("--size: %q is not a size like 500K, 100M or 2G", o.size)
 		}
+	}
+	if o.backupCount < 0 {
+		return nil, usagef("--backup-count: %d is negative", o.backupCount)
+	}
+	c.keep.BackupCount = o.backupCount
+	if o.maxAge != "" {
+		if c.keep.MaxAge, err = parseDuration(o.maxAge); err != nil || c.keep.MaxAge <= 0 {
+			return nil, usagef("--max-age: %q is not a positive duration like 36h, 7d or 4w", o.maxAge)
+		}
+	}
+	switch o.compress {
+	case "", "gzip", "zstd":
+		c.keep.Codec = o.compress
+	default:
+		return nil, usagef("--compress: unknown codec %q (want gzip or zstd)", o.compress)
+	}
+	if c.keep.HookTimeout, err = parseDuration(o.hookTimeout); err != nil || c.keep.HookTimeout <= 0 {
+		return nil, usagef("--post-rotate-timeout: %q is not a positive duration", o.hookTimeout)
+	}
+	c.keep.PostRotate = o.postRotate
+	c.symlink = o.symlink
+	if o.symlink != "" && o.symlink == c.pat.String() {
+		return nil, usagef("--symlink: %q is the target itself", o.symlink)
 	}
 	if o.timestamp != "" {
 		f := o.timestamp

@@ -53,12 +53,15 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if o.tee {
 		a.tee = stdout
 	}
+	a.keeper = rotator.NewKeeper(c.pat, c.keep, a.warnf, a.verbosef)
 	a.rot = rotator.New(rotator.Config{
 		Pattern:     c.pat,
 		Mode:        os.FileMode(c.mode),
 		Fsync:       o.fsync,
 		LockTimeout: c.lockTimeout,
 		MaxSize:     c.maxSize,
+		Symlink:     c.symlink,
+		MarkHook:    c.keep.PostRotate != "",
 		Logf:        a.warnf,
 		Verbosef:    a.verbosef,
 		Locked:      lockedHook,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -42,6 +43,10 @@ type app struct {
 	mu  sync.Mutex // guards rot and tee
 	rot *rotator.Rotator
 	tee io.Writer // nil when not teeing, or after stdout failed
+
+	keeper    *rotator.Keeper
+	housekeep chan struct{} // a housekeeping pass is wanted
+	rotations int           // rot.Rotations() when last looked at
 
 	stopping atomic.Bool
 	wake     chan struct{} // closed when stopping, to end retry waits
@@ -87,6 +92,22 @@ func (a *app) serve(sources []*source, kid child) error {
 	signal.Notify(sigc, sigs...)
 	defer signal.Stop(sigc)
 
+	a.housekeep = make(chan struct{}, 1)
+	if a.keeper.Active() {
+		ctx, cancel := context.WithCancel(context.Background())
+		last, kept := make(chan struct{}), make(chan struct{})
+		go a.keep(ctx, last, kept)
+		defer func() {
+			// At end of input a last pass finishes what this pipeline
+			// rotated; a stop signal cuts housekeeping short.
+			if a.stopping.Load() {
+				cancel()
+			}
+			close(last)
+			<-kept
+			cancel()
+		}()
+	}
 	a.tick(a.now())
 	errc := make(chan error, len(sources))
 	for _, s := range sources {
@@ -127,6 +148,7 @@ func (a *app) onSignal(sig os.Signal, sources []*source, kid child) {
 		if err != nil {
 			a.warnf("error: %v", err)
 		}
+		a.wantHousekeeping()
 	case syscall.SIGPIPE:
 		// Only --tee writes to a pipe; the failed write says so.
 	default:
@@ -153,10 +175,54 @@ func (a *app) untilTick() time.Duration {
 
 func (a *app) tick(now time.Time) {
 	a.mu.Lock()
+	before := a.rot.NextTick()
 	err := a.rot.Tick(now)
+	boundary := !a.rot.NextTick().Equal(before)
+	rotations := a.rot.Rotations()
 	a.mu.Unlock()
 	if err != nil {
 		a.warnf("error: %v", err)
+	}
+	if boundary || rotations != a.rotations {
+		a.rotations = rotations
+		a.wantHousekeeping()
+	}
+}
+
+// wantHousekeeping asks for a housekeeping pass.
+func (a *app) wantHousekeeping() {
+	select {
+	case a.housekeep <- struct{}{}:
+	default:
+	}
+}
+
+// keep runs housekeeping passes when asked, again a second later while a
+// file is still held by some pipeline, and every 30 s; after last is
+// closed it runs one more pass and returns.
+func (a *app) keep(ctx context.Context, last <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	retry := time.NewTimer(30 * time.Second)
+	defer retry.Stop()
+	for {
+		final := false
+		select {
+		case <-ctx.Done():
+			return
+		case <-last:
+			final = true
+		case <-a.housekeep:
+		case <-retry.C:
+		}
+		again := a.keeper.Pass(ctx, a.now())
+		if final {
+			return
+		}
+		wait := 30 * time.Second
+		if again {
+			wait = time.Second
+		}
+		retry.Reset(wait)
 	}
 }
 

@@ -538,3 +538,26 @@ func (p *Pattern) Match(path string) (Match, bool) {
 	mt.Codec = codec
 	return mt, true
 }
+
+// Prefix returns the leading part of the target's paths that holds no
+// conversion, up to and including its last slash ("" for none). Every file
+// of the target is Prefix followed by a path relative to it, Depth
+// directories deep.
+func (p *Pattern) Prefix() string {
+	static := p.raw
+	if !p.template {
+		static = p.active
+	} else if i := strings.IndexByte(static, '%'); i >= 0 {
+		static = static[:i]
+	}
+	return static[:strings.LastIndexByte(static, '/')+1]
+}
+
+// Depth returns how many directory levels below Prefix the files of the
+// target lie: 0 for an active file.
+func (p *Pattern) Depth() int {
+	if !p.template {
+		return 0
+	}
+	return strings.Count(strings.TrimPrefix(p.raw, p.Prefix()), "/")
+}

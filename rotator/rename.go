@@ -2,8 +2,11 @@ package rotator
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 )
 
@@ -30,6 +33,9 @@ func rotateTo(path, name string, first int) (string, error) {
 		if i > 0 {
 			cand = name + "." + strconv.Itoa(i)
 		}
+		if compressed(cand) {
+			continue // the name is taken by its compressed form
+		}
 		err := renameNoReplace(path, cand)
 		if err == nil {
 			return cand, nil
@@ -43,4 +49,44 @@ func rotateTo(path, name string, first int) (string, error) {
 			return cand, os.Remove(path)
 		}
 	}
+}
+
+// compressed reports whether name.gz or name.zst exists.
+func compressed(name string) bool {
+	for _, ext := range []string{".gz", ".zst"} {
+		if _, err := os.Lstat(name + ext); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// replaceSymlink makes link point at target (relative to the link's
+// directory when both are), replacing any link there atomically: a new
+// link is made under a temporary name and renamed over the old one, so
+// link never goes missing.
+func replaceSymlink(target, link string) error {
+	if at, err := filepath.Abs(target); err == nil {
+		if al, err := filepath.Abs(link); err == nil {
+			if rel, err := filepath.Rel(filepath.Dir(al), at); err == nil {
+				target = rel
+			}
+		}
+	}
+	if cur, err := os.Readlink(link); err == nil && cur == target {
+		return nil
+	}
+	tmp := fmt.Sprintf("%s.tmp-%d-%d", link, os.Getpid(), rand.Uint32())
+	if err := os.Symlink(target, tmp); err != nil {
+		return err
+	}
+	if fi, err := os.Lstat(link); err == nil && fi.IsDir() {
+		os.Remove(tmp)
+		return fmt.Errorf("%s is a directory", link)
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/rotlog/rotlog/pattern"
 )
 
@@ -20,6 +22,8 @@ type Config struct {
 	Fsync       bool          // fsync after every write
 	LockTimeout time.Duration // a lock older than this whose owner is gone is broken
 	MaxSize     int64         // also rotate before a write would take a file past this; 0 for no limit
+	Symlink     string        // keep this symbolic link pointing at the file being written; "" for none
+	MarkHook    bool          // mark created files for the post-rotate hook (see Keeper)
 
 	// Logf, if set, receives warnings (a broken stale lock, a long wait).
 	Logf func(format string, args ...any)
@@ -41,8 +45,12 @@ type Rotator struct {
 	tick  time.Time // when Tick next has work to do
 	size  int64     // f's size after the last write seen through f (with MaxSize)
 
-	renamed bool // a rename under the lock awaits a directory sync
+	renamed   bool // a rename under the lock awaits a directory sync
+	rotations int  // renames done by this Rotator
 }
+
+// Rotations returns how many files this Rotator has rotated.
+func (r *Rotator) Rotations() int { return r.rotations }
 
 // New returns a Rotator for cfg. It opens nothing until the first Write.
 func New(cfg Config) *Rotator {
@@ -115,7 +123,7 @@ func (r *Rotator) rotateForSize(now time.Time, need int64) error {
 		var created bool
 		f, created, err = r.openAppend(path)
 		if created && !r.pat.Template() {
-			setStart(f, encodeStart(r.pat.Start(now)))
+			setAttr(f, startAttr, encodeStart(r.pat.Start(now)))
 		}
 		return err
 	})
@@ -136,6 +144,7 @@ func (r *Rotator) rotateSize(path string, fi fs.FileInfo, now time.Time) error {
 		}
 		r.verbosef("rotated %s to %s", path, name)
 		r.renamed = true
+		r.rotations++
 		return nil
 	}
 	start := r.periodOf(path, fi)
@@ -275,7 +284,7 @@ func (r *Rotator) open(now time.Time) error {
 			var created bool
 			f, created, err = r.openAppend(path)
 			if created {
-				setStart(f, encodeStart(start))
+				setAttr(f, startAttr, encodeStart(start))
 			}
 			return err
 		})
@@ -298,6 +307,11 @@ func (r *Rotator) adopt(f *os.File, path string, now time.Time) error {
 	}
 	r.f, r.name = f, path
 	r.start, r.end = r.pat.Start(now), r.pat.Next(now)
+	if r.cfg.Symlink != "" {
+		if err := replaceSymlink(path, r.cfg.Symlink); err != nil {
+			r.logf("error: --symlink: %v", err)
+		}
+	}
 	if r.tick.IsZero() || r.end.Before(r.tick) {
 		r.tick = r.end
 	}
@@ -305,32 +319,84 @@ func (r *Rotator) adopt(f *os.File, path string, now time.Time) error {
 }
 
 // openAppend opens path for appending, creating it and its directories if
-// needed; created reports whether this call made the file.
+// needed; created reports whether this call made the file. The file is
+// returned holding a shared flock, which keeps housekeeping off it.
 func (r *Rotator) openAppend(path string) (f *os.File, created bool, err error) {
-	for range 3 {
+	for range 8 {
 		f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, r.cfg.Mode)
-		if err == nil {
-			r.verbosef("created %s", path)
-			return f, true, nil
-		}
+		created = err == nil
 		if errors.Is(err, fs.ErrExist) {
 			f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0)
-			if errors.Is(err, fs.ErrNotExist) {
-				continue // removed in between: create it
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			// A directory is missing, or the file was removed in between.
+			if err = mkdirAll(filepath.Dir(path)); err != nil {
+				return nil, false, err
 			}
+			continue
+		}
+		if err != nil {
 			break
 		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			break
+		if err = r.share(f, path); err == errMoved {
+			f.Close()
+			continue
 		}
-		if err = mkdirAll(filepath.Dir(path)); err != nil {
+		if err != nil {
+			f.Close()
 			return nil, false, err
 		}
+		if created {
+			r.verbosef("created %s", path)
+			if r.cfg.MarkHook {
+				setAttr(f, hookAttr, []byte("pending"))
+			}
+		}
+		return f, created, nil
 	}
 	if errors.Is(err, syscall.ELOOP) {
 		err = fmt.Errorf("%s is a symbolic link; rotlog does not write through links: %w", path, err)
 	}
-	return f, false, err
+	return nil, false, err
+}
+
+var errMoved = errors.New("file moved")
+
+// share takes f's shared flock and checks that path still names f: a
+// housekeeper may have finished with the file while we waited.
+func (r *Rotator) share(f *os.File, path string) error {
+	if err := flockFile(f, unix.LOCK_SH); err != nil {
+		return &os.PathError{Op: "flock", Path: path, Err: err}
+	}
+	a, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	b, err := os.Lstat(path)
+	if err != nil || !os.SameFile(a, b) {
+		return errMoved
+	}
+	return nil
+}
+
+// flockFile is flock(2) on f, retried on EINTR.
+func flockFile(f *os.File, how int) error {
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	err = sc.Control(func(fd uintptr) {
+		for {
+			if ferr = unix.Flock(int(fd), how); ferr != unix.EINTR {
+				return
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return ferr
 }
 
 // rotateEnded renames the active file if it holds a period before now's.
@@ -362,18 +428,22 @@ func (r *Rotator) rotate(path string, start time.Time) error {
 	}
 	r.verbosef("rotated %s to %s", path, name)
 	r.renamed = true
+	r.rotations++
 	return nil
 }
 
 // periodOf returns the start of the period the file at path holds: the one
 // its creator recorded, or else the period of its last write.
 func (r *Rotator) periodOf(path string, fi fs.FileInfo) time.Time {
-	if t, ok := decodeStart(getStart(path)); ok && !t.IsZero() {
+	if t, ok := decodeStart(getAttr(path, startAttr)); ok && !t.IsZero() {
 		// Normalised, in case the creator cut periods differently.
 		return r.pat.Start(t)
 	}
 	return r.pat.Start(fi.ModTime())
 }
+
+// startAttr records the start of the period a file rotlog created holds.
+const startAttr = "user.rotlog.start"
 
 // encodeStart and decodeStart keep a period start in an extended attribute:
 // Unix nanoseconds, or "-" for the zero Time (a Never schedule).

@@ -21,17 +21,18 @@ func renameNoReplace(oldpath, newpath string) error {
 	return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: err}
 }
 
-const startAttr = "user.rotlog.start"
-
-// setStart records the period a new file holds; best effort.
-func setStart(f *os.File, v []byte) {
-	_ = unix.Fsetxattr(int(f.Fd()), startAttr, v, 0)
+// setAttr sets a user extended attribute; best effort.
+func setAttr(f *os.File, name string, v []byte) {
+	if sc, err := f.SyscallConn(); err == nil {
+		sc.Control(func(fd uintptr) { unix.Fsetxattr(int(fd), name, v, 0) })
+	}
 }
 
-// getStart returns what setStart recorded, or nil.
-func getStart(path string) []byte {
+// getAttr returns an extended attribute of path (not followed if a
+// link), or nil.
+func getAttr(path, name string) []byte {
 	var buf [64]byte
-	n, err := unix.Lgetxattr(path, startAttr, buf[:])
+	n, err := unix.Lgetxattr(path, name, buf[:])
 	if err != nil || n <= 0 {
 		return nil
 	}

@@ -6,6 +6,8 @@ import "os"
 
 func renameNoReplace(oldpath, newpath string) error { return linkRename(oldpath, newpath) }
 
-func setStart(*os.File, []byte) {}
+// Extended attributes are used on Linux only; elsewhere rotation falls
+// back to mtimes and post-rotate hooks do not run.
+func setAttr(*os.File, string, []byte) {}
 
-func getStart(string) []byte { return nil }
+func getAttr(string, string) []byte { return nil }

@@ -1,0 +1,407 @@
+package rotator
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"golang.org/x/sys/unix"
+
+	"github.com/rotlog/rotlog/pattern"
+)
+
+// Housekeeping says what happens to rotated files: a template's files of
+// ended periods and its numbered variants, or an active file's renamed ones.
+type Housekeeping struct {
+	BackupCount int           // keep at most this many rotated files; 0 keeps all
+	MaxAge      time.Duration // remove rotated files whose period ended longer ago; 0 keeps all
+	Codec       string        // "gzip", "zstd", or "" for none
+	PostRotate  string        // shell command run with a finished file's path appended; "" for none
+	HookTimeout time.Duration // a hook running longer is killed
+}
+
+// Extension returns the file name extension of a codec.
+func Extension(codec string) string {
+	switch codec {
+	case "gzip":
+		return ".gz"
+	case "zstd":
+		return ".zst"
+	}
+	return ""
+}
+
+// hookAttr marks, on a file rotlog created with a post-rotate hook
+// configured, whether the hook is still to run ("pending") or was run
+// ("done"); the mark moves to the compressed file.
+const hookAttr = "user.rotlog.hook"
+
+// Keeper does the housekeeping of one target. Every pipeline of a target
+// may run one: a file is compressed, hooked or removed only by the process
+// that holds its exclusive flock, which no writer's shared flock allows,
+// and after checking the name still refers to that file, so each action
+// happens once however many keepers run. A Keeper is used by one goroutine.
+type Keeper struct {
+	pat      *pattern.Pattern
+	hk       Housekeeping
+	logf     func(string, ...any)
+	verbosef func(string, ...any)
+}
+
+// NewKeeper returns the Keeper of a target; logf and verbosef receive
+// reports as for a Rotator and may be nil.
+func NewKeeper(pat *pattern.Pattern, hk Housekeeping, logf, verbosef func(string, ...any)) *Keeper {
+	nop := func(string, ...any) {}
+	if logf == nil {
+		logf = nop
+	}
+	if verbosef == nil {
+		verbosef = nop
+	}
+	return &Keeper{pat: pat, hk: hk, logf: logf, verbosef: verbosef}
+}
+
+// Active reports whether there is any housekeeping to do.
+func (k *Keeper) Active() bool {
+	return k.hk.BackupCount > 0 || k.hk.MaxAge > 0 || k.hk.Codec != "" || k.hk.PostRotate != ""
+}
+
+// rotated is one rotated file of the target.
+type rotated struct {
+	path string
+	stem string // path without the compression extension
+	m    pattern.Match
+	mod  time.Time
+}
+
+// Pass compresses the rotated files that nobody writes any more, runs the
+// post-rotate hook for each finished one, removes leftovers of interrupted
+// compressions and applies retention. It reports whether something had to
+// be left for a later pass because a pipeline still has the file open.
+func (k *Keeper) Pass(ctx context.Context, now time.Time) (again bool) {
+	files := k.list(now)
+	if k.hk.Codec != "" {
+		for i, f := range files {
+			if f.m.Codec != "" || ctx.Err() != nil {
+				continue
+			}
+			out, busy, err := k.compress(ctx, f.path)
+			again = again || busy
+			if err != nil {
+				k.logf("error: compress %s: %v", f.path, err)
+			}
+			if out != "" {
+				files[i].path, files[i].m.Codec = out, strings.TrimPrefix(filepath.Ext(out), ".")
+			}
+		}
+	}
+	if k.hk.PostRotate != "" {
+		for _, f := range files {
+			if k.hk.Codec != "" && f.m.Codec == "" {
+				continue // still to be compressed
+			}
+			if ctx.Err() == nil {
+				again = k.hook(f.path) || again
+			}
+		}
+	}
+	return k.retain(files, now) || again
+}
+
+// list finds the rotated files of the target, and removes the temporary
+// files of compressions whose process is gone.
+func (k *Keeper) list(now time.Time) []rotated {
+	prefix := k.pat.Prefix()
+	root := prefix
+	if root == "" {
+		root = "."
+	}
+	depth := k.pat.Depth()
+	current := k.pat.Path(now)
+	var out []rotated
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		if d.IsDir() {
+			if rel != "." && strings.Count(rel, "/") >= depth {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		path := prefix + rel
+		if strings.HasSuffix(path, ".tmp") {
+			if m, ok := k.pat.Match(strings.TrimSuffix(path, ".tmp")); ok && m.Codec != "" {
+				k.cleanTemp(path)
+			}
+			return nil
+		}
+		m, ok := k.pat.Match(path)
+		if !ok || path == current {
+			return nil
+		}
+		if k.pat.Template() && m.Seq == 0 && !m.Time.IsZero() && !m.Time.Before(k.pat.Start(now)) {
+			return nil // the current period's, or a later one's
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		stem := path
+		if m.Codec != "" {
+			stem = strings.TrimSuffix(path, "."+m.Codec)
+		}
+		out = append(out, rotated{path: path, stem: stem, m: m, mod: fi.ModTime()})
+		return nil
+	})
+	return out
+}
+
+// lockFile opens path and takes its exclusive flock without waiting. busy
+// reports that another process has the file open for writing or is working
+// on it. The file is nil if path no longer names what was opened.
+func lockFile(path string) (f *os.File, busy bool, err error) {
+	f, err = os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
+		return nil, false, err
+	}
+	if err := flockFile(f, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, true, nil
+		}
+		return nil, false, &os.PathError{Op: "flock", Path: path, Err: err}
+	}
+	a, err1 := f.Stat()
+	b, err2 := os.Lstat(path)
+	if err1 != nil || err2 != nil || !os.SameFile(a, b) {
+		f.Close()
+		return nil, false, nil
+	}
+	return f, false, nil
+}
+
+// cleanTemp removes a compression's temporary file if no process holds it.
+func (k *Keeper) cleanTemp(path string) {
+	f, _, _ := lockFile(path)
+	if f == nil {
+		return
+	}
+	defer f.Close()
+	if os.Remove(path) == nil {
+		k.verbosef("removed %s, left by an interrupted compression", path)
+	}
+}
+
+// compress turns path into path.gz (or .zst) and removes path, unless a
+// pipeline still writes it (busy). It returns the compressed file's name.
+//
+// The data goes to path.gz.tmp, created with O_EXCL and flocked, fsynced,
+// then renamed without replacing anything; only then is path removed. A
+// compression killed at any point leaves path intact and at most the
+// temporary file, which a later pass removes.
+func (k *Keeper) compress(ctx context.Context, path string) (out string, busy bool, err error) {
+	in, busy, err := lockFile(path)
+	if in == nil {
+		return "", busy, err
+	}
+	defer in.Close()
+	final := path + Extension(k.hk.Codec)
+	if _, err := os.Lstat(final); err == nil {
+		// A compression finished but was killed before removing path.
+		return final, false, os.Remove(path)
+	}
+	fi, err := in.Stat()
+	if err != nil {
+		return "", false, err
+	}
+	tmp := final + ".tmp"
+	os.Remove(tmp) // a leftover: no compression of path runs but ours
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, fi.Mode().Perm())
+	if err != nil {
+		return "", false, err
+	}
+	defer f.Close()
+	if err := flockFile(f, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		os.Remove(tmp)
+		return "", false, &os.PathError{Op: "flock", Path: tmp, Err: err}
+	}
+	if err := encode(f, ctxReader{ctx, in}, k.hk.Codec); err != nil {
+		os.Remove(tmp)
+		return "", false, err
+	}
+	if v := getAttr(path, hookAttr); v != nil {
+		setAttr(f, hookAttr, v)
+	}
+	os.Chtimes(tmp, fi.ModTime(), fi.ModTime())
+	if err := renameNoReplace(tmp, final); err != nil {
+		os.Remove(tmp)
+		return "", false, err
+	}
+	syncDir(filepath.Dir(final))
+	k.verbosef("compressed %s to %s", path, final)
+	return final, false, os.Remove(path)
+}
+
+// encode compresses in into f, at low CPU priority, and syncs f.
+func encode(f *os.File, in io.Reader, codec string) error {
+	errc := make(chan error, 1)
+	go func() {
+		// A thread of its own at nice 10, so that writing logs comes
+		// first; the thread ends with this goroutine.
+		runtime.LockOSThread()
+		unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), 10)
+		errc <- encodeNow(f, in, codec)
+	}()
+	return <-errc
+}
+
+func encodeNow(f *os.File, in io.Reader, codec string) error {
+	w := bufio.NewWriterSize(f, 256<<10)
+	var enc io.WriteCloser
+	var err error
+	switch codec {
+	case "zstd":
+		enc, err = zstd.NewWriter(w, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
+	default:
+		enc, err = gzip.NewWriterLevel(w, gzip.DefaultCompression)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(enc, in); err != nil {
+		return err
+	}
+	if err := enc.Close(); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// ctxReader stops reading once its context is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// hook runs the post-rotate command for a finished file whose mark says
+// it is pending, marking it done first, so that it runs at most once.
+func (k *Keeper) hook(path string) (busy bool) {
+	if string(getAttr(path, hookAttr)) != "pending" {
+		return false
+	}
+	f, busy, _ := lockFile(path)
+	if f == nil {
+		return busy
+	}
+	if string(getAttr(path, hookAttr)) != "pending" {
+		f.Close()
+		return false
+	}
+	setAttr(f, hookAttr, []byte("done"))
+	f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), k.hk.HookTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", "-c", k.hk.PostRotate+` "$1"`, "rotlog-post-rotate", path)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	switch {
+	case ctx.Err() != nil:
+		k.logf("error: --post-rotate for %s was killed after %s", path, k.hk.HookTimeout)
+	case err != nil:
+		k.logf("error: --post-rotate for %s: %v: %s", path, err, strings.TrimSpace(out.String()))
+	default:
+		k.verbosef("--post-rotate for %s done", path)
+	}
+	return false
+}
+
+// retain removes the rotated files beyond BackupCount, newest kept, and
+// those whose period ended more than MaxAge before now (for names that do
+// not tell their time, the last modification counts).
+func (k *Keeper) retain(files []rotated, now time.Time) (again bool) {
+	if k.hk.BackupCount <= 0 && k.hk.MaxAge <= 0 {
+		return false
+	}
+	stems := map[string][]rotated{}
+	var order []rotated
+	for _, f := range files {
+		if _, ok := stems[f.stem]; !ok {
+			order = append(order, f)
+		}
+		stems[f.stem] = append(stems[f.stem], f)
+	}
+	sort.Slice(order, func(i, j int) bool { return newer(order[i], order[j]) })
+	for i, f := range order {
+		old := k.hk.BackupCount > 0 && i >= k.hk.BackupCount
+		if k.hk.MaxAge > 0 {
+			if f.m.Time.IsZero() {
+				old = old || time.Since(f.mod) > k.hk.MaxAge
+			} else {
+				old = old || now.Sub(k.pat.Next(f.m.Time)) > k.hk.MaxAge
+			}
+		}
+		if !old {
+			continue
+		}
+		for _, g := range stems[f.stem] {
+			for _, p := range []string{g.path} {
+				fl, busy, _ := lockFile(p)
+				again = again || busy
+				if fl == nil {
+					continue
+				}
+				if os.Remove(p) == nil {
+					k.verbosef("removed %s", p)
+				}
+				fl.Close()
+			}
+		}
+	}
+	return again
+}
+
+// newer orders rotated files newest first: by the time in their names,
+// then the numbered variant, then the last modification.
+func newer(a, b rotated) bool {
+	if !a.m.Time.Equal(b.m.Time) {
+		return a.m.Time.After(b.m.Time)
+	}
+	if a.m.Seq != b.m.Seq {
+		return a.m.Seq > b.m.Seq
+	}
+	return a.mod.After(b.mod)
+}
