@@ -160,7 +160,22 @@ func parseArgs(args []string) (*options, error) {
 	}
 	o.args = fs.Args()
 	if at := fs.ArgsLenAtDash(); at < 0 && len(o.args) > 0 || at > 0 {
-		return nil, usagef("unexpected argument %q (a command goes after --)", o.args[0])
+		return nil, usagef("unexpected argument %q", o.args[0])
+	}
+	// A flag given empty (from an unset shell variable) is an error, not
+	// a request for the default.
+	if fs.Changed("when") && o.when == "" {
+		_, _, err := pattern.ParseWhen("")
+		return nil, usageError{err}
+	}
+	if fs.Changed("start-time") && o.startTime == "" {
+		_, err := parseTime("", time.UTC)
+		return nil, usageError{err}
+	}
+	for _, name := range []string{"suffix", "tz", "size", "max-age", "symlink", "post-rotate"} {
+		if f := fs.Lookup(name); f.Changed && f.Value.String() == "" {
+			return nil, usagef("--%s needs a value", name)
+		}
 	}
 	return o, nil
 }
@@ -178,6 +193,14 @@ type config struct {
 	keep        rotator.Housekeeping
 	symlink     string
 }
+
+// maxInterval bounds --interval, far beyond use, so period arithmetic
+// cannot overflow.
+const maxInterval = 1_000_000
+
+// maxOffset bounds how far --start-time may be from the real clock: the
+// offset is a time.Duration, which holds about 292 years.
+const maxOffset = 290 * 365 * 24 * time.Hour
 
 // defaultStampFlag is what -t alone sets --timestamp to.
 const defaultStampFlag = "rfc3339"
@@ -199,8 +222,8 @@ func (o *options) config(realNow time.Time) (*config, error) {
 		}
 		c.loc = loc
 	}
-	if o.interval < 1 {
-		return nil, usagef("--interval: %d is not a positive number", o.interval)
+	if o.interval < 1 || o.interval > maxInterval {
+		return nil, usagef("--interval: %d is not a number from 1 to %d", o.interval, maxInterval)
 	}
 	var err error
 	c.pat, err = pattern.Compile(o.path, pattern.Options{
@@ -212,6 +235,9 @@ func (o *options) config(realNow time.Time) (*config, error) {
 	m, err := strconv.ParseUint(o.mode, 8, 32)
 	if err != nil || m > 0o777 {
 		return nil, usagef("--mode: %q is not an octal mode like 0644", o.mode)
+	}
+	if m == 0 {
+		return nil, usagef("--mode: 0 would make files nobody can read; give the bits, like 0600")
 	}
 	c.mode = uint32(m)
 	ml, err := parseSize(o.maxLine)
@@ -266,6 +292,9 @@ func (o *options) config(realNow time.Time) (*config, error) {
 			return nil, usageError{err}
 		}
 		c.offset = t.Sub(realNow)
+		if c.offset > maxOffset || c.offset < -maxOffset {
+			return nil, usagef("--start-time: %q is more than 290 years away", o.startTime)
+		}
 	}
 	return c, nil
 }
@@ -309,8 +338,9 @@ func parseDuration(s string) (time.Duration, error) {
 func parseTime(s string, loc *time.Location) (time.Time, error) {
 	if rest, ok := strings.CutPrefix(s, "@"); ok {
 		sec, err := strconv.ParseFloat(rest, 64)
-		if err == nil && !math.IsInf(sec, 0) && !math.IsNaN(sec) {
-			return time.Unix(0, int64(sec*1e9)), nil
+		if err == nil && math.Abs(sec) < 1e12 {
+			whole, frac := math.Modf(sec)
+			return time.Unix(int64(whole), int64(frac*1e9)), nil
 		}
 	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {

@@ -637,8 +637,14 @@ func TestBinaryAndHugeLine(t *testing.T) {
 	if !bytes.Equal(h.Sum(nil), h2.Sum(nil)) {
 		t.Error("app.log differs from the input")
 	}
-	if rss := p.cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss; rss > 80<<10 {
-		t.Errorf("peak RSS %d KiB for 240 MB of input", rss)
+	// Flat means far below the input: without the race detector about
+	// 7 MiB is seen; with it, its shadow memory multiplies everything.
+	limit := int64(32 << 10)
+	if raceEnabled {
+		limit = 320 << 10
+	}
+	if rss := p.cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss; rss > limit {
+		t.Errorf("peak RSS %d KiB for 240 MB of input, want at most %d KiB", rss, limit)
 	}
 }
 

@@ -49,7 +49,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		dryRun(stdout, c.pat, time.Now().Add(c.offset))
 		return 0
 	}
-	a := &app{cfg: c, stderr: stderr, verbose: o.verbose}
+	a := &app{cfg: c, stderr: stderr, verbose: o.verbose, wake: make(chan struct{})}
 	if o.tee {
 		a.tee = stdout
 	}
@@ -64,6 +64,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		MarkHook:    c.keep.PostRotate != "",
 		Logf:        a.warnf,
 		Verbosef:    a.verbosef,
+		Stop:        a.wake,
 		Locked:      lockedHook,
 	})
 	if len(o.args) == 0 {

@@ -40,9 +40,11 @@ type app struct {
 	stderr  io.Writer
 	verbose bool
 
-	mu  sync.Mutex // guards rot and tee
+	mu  sync.Mutex // guards rot
 	rot *rotator.Rotator
-	tee io.Writer // nil when not teeing, or after stdout failed
+
+	teeMu sync.Mutex
+	tee   io.Writer // nil when not teeing, or after stdout failed
 
 	keeper    *rotator.Keeper
 	housekeep chan struct{} // a housekeeping pass is wanted
@@ -83,14 +85,18 @@ type child interface {
 // stop signal without a child, until each has written what it read.
 // Signals meant for a child are forwarded to it.
 func (a *app) serve(sources []*source, kid child) error {
-	a.wake = make(chan struct{})
 	sigc := make(chan os.Signal, 16)
 	sigs := []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGALRM, syscall.SIGPIPE}
 	if kid != nil {
 		sigs = append(sigs, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
 	}
 	signal.Notify(sigc, sigs...)
-	defer signal.Stop(sigc)
+	control := make(chan os.Signal, 16)
+	go a.catch(sigc, control, sources, kid)
+	defer func() {
+		signal.Stop(sigc)
+		close(sigc)
+	}()
 
 	a.housekeep = make(chan struct{}, 1)
 	if a.keeper.Active() {
@@ -108,12 +114,11 @@ func (a *app) serve(sources []*source, kid child) error {
 			cancel()
 		}()
 	}
-	a.tick(a.now())
 	errc := make(chan error, len(sources))
 	for _, s := range sources {
 		go func() { errc <- s.run() }()
 	}
-	timer := time.NewTimer(a.untilTick())
+	timer := time.NewTimer(0) // the first tick rotates what an earlier run left
 	defer timer.Stop()
 	var errs []error
 	for running := len(sources); running > 0; {
@@ -121,8 +126,8 @@ func (a *app) serve(sources []*source, kid child) error {
 		case err := <-errc:
 			running--
 			errs = append(errs, err)
-		case sig := <-sigc:
-			a.onSignal(sig, sources, kid)
+		case sig := <-control:
+			a.onSignal(sig)
 		case <-timer.C:
 			a.tick(a.now())
 			timer.Reset(a.untilTick())
@@ -133,7 +138,37 @@ func (a *app) serve(sources []*source, kid child) error {
 	return errors.Join(append(errs, a.rot.Close())...)
 }
 
-func (a *app) onSignal(sig os.Signal, sources []*source, kid child) {
+// catch acts on stop signals at once, whatever the rest is doing (it may
+// be waiting for a lock, which a stop ends), forwards signals to a child,
+// and passes HUP and ALRM on to the control loop.
+func (a *app) catch(sigc <-chan os.Signal, control chan<- os.Signal, sources []*source, kid child) {
+	for sig := range sigc {
+		switch sig {
+		case syscall.SIGHUP, syscall.SIGALRM:
+			select {
+			case control <- sig:
+			default: // plenty are pending already
+			}
+		case syscall.SIGPIPE:
+			// Only --tee writes to a pipe; the failed write says so.
+		default:
+			if kid != nil {
+				// The command decides; its output is read to the end.
+				kid.signal(sig)
+				continue
+			}
+			if a.stopping.CompareAndSwap(false, true) {
+				close(a.wake)
+				for _, s := range sources {
+					s.interrupt()
+				}
+			}
+		}
+	}
+}
+
+// onSignal handles HUP and ALRM in the control loop.
+func (a *app) onSignal(sig os.Signal) {
 	switch sig {
 	case syscall.SIGHUP:
 		a.verbosef("SIGHUP: reopening")
@@ -149,20 +184,6 @@ func (a *app) onSignal(sig os.Signal, sources []*source, kid child) {
 			a.warnf("error: %v", err)
 		}
 		a.wantHousekeeping()
-	case syscall.SIGPIPE:
-		// Only --tee writes to a pipe; the failed write says so.
-	default:
-		if kid != nil {
-			// The command decides; its output is read to the end.
-			kid.signal(sig)
-			return
-		}
-		if a.stopping.CompareAndSwap(false, true) {
-			close(a.wake)
-			for _, s := range sources {
-				s.interrupt()
-			}
-		}
 	}
 }
 
@@ -231,19 +252,17 @@ func (a *app) keep(ctx context.Context, last <-chan struct{}, done chan<- struct
 // after p, counted in the report if it is never written. raw, if not nil,
 // is the input p came from, copied to --tee.
 func (a *app) write(p, raw, held []byte, now time.Time) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.tee != nil && raw != nil {
-		if _, err := a.tee.Write(raw); err != nil {
-			a.warnf("--tee: %v; copying to standard output stops, logging goes on", err)
-			a.tee = nil
-		}
+	if raw != nil {
+		a.copyTee(raw)
 	}
 	backoff := 10 * time.Millisecond
 	var failed time.Time
 	var lastErr string
 	for {
+		// The lock is not held while waiting: signals and ticks go on.
+		a.mu.Lock()
 		n, err := a.rot.Write(p, now)
+		a.mu.Unlock()
 		p = p[n:]
 		if err == nil {
 			if !failed.IsZero() {
@@ -270,6 +289,19 @@ func (a *app) write(p, raw, held []byte, now time.Time) error {
 		case <-a.wake:
 		}
 		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// copyTee copies input to standard output for --tee, until that fails.
+func (a *app) copyTee(raw []byte) {
+	a.teeMu.Lock()
+	defer a.teeMu.Unlock()
+	if a.tee == nil {
+		return
+	}
+	if _, err := a.tee.Write(raw); err != nil {
+		a.warnf("--tee: %v; copying to standard output stops, logging goes on", err)
+		a.tee = nil
 	}
 }
 
@@ -350,12 +382,15 @@ func (s *source) consume(k int, now time.Time) error {
 	// Only the new bytes can hold a newline: the held ones had none.
 	if i := bytes.LastIndexByte(s.buf[n:total], '\n'); i >= 0 {
 		end := n + i + 1
-		if err := s.emit(s.buf[:end], s.buf[end:total], now); err != nil {
-			return err
+		if total-end < s.a.cfg.maxLine {
+			if err := s.emit(s.buf[:end], s.buf[end:total], now); err != nil {
+				return err
+			}
+			s.n = copy(s.buf, s.buf[end:total])
+			s.midLine = false
+			return nil
 		}
-		s.n = copy(s.buf, s.buf[end:total])
-		s.midLine = false
-		return nil
+		// The rest is too long to hold back as well: write all of it.
 	}
 	if total >= s.a.cfg.maxLine {
 		// Too long to hold back: write this piece now.

@@ -19,6 +19,10 @@ const (
 	lockPollMax = 5 * time.Millisecond
 )
 
+// ErrStopped is returned by calls that gave up waiting for a lock because
+// Config.Stop was closed.
+var ErrStopped = errors.New("stopped while waiting for the lock")
+
 // lock takes the O_EXCL lock file at path and returns the function that
 // releases it. It waits while another process holds the lock, and breaks
 // the lock if it is older than r.cfg.LockTimeout and its owner is gone.
@@ -53,7 +57,11 @@ func (r *Rotator) lock(path string) (unlock func(), err error) {
 			warned = true
 			r.logf("waiting for lock %s held by %s", path, describeLockPath(path))
 		}
-		time.Sleep(delay/2 + rand.N(delay))
+		select {
+		case <-time.After(delay/2 + rand.N(delay)):
+		case <-r.cfg.Stop:
+			return nil, ErrStopped
+		}
 		delay = min(2*delay, lockPollMax)
 	}
 }

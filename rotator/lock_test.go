@@ -225,7 +225,7 @@ func TestUnlockRemoves(t *testing.T) {
 			t.Fatal("the lock file is still there after unlock") // and lock() would wait for it
 		}
 	}
-	if err := r.locked(func() error { return nil }); err != nil {
+	if err := r.locked(r.activeLock(), func() error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	wantNoFile(t, path)
@@ -283,7 +283,7 @@ func TestLockStress(t *testing.T) {
 					t.Errorf("worker %d round %d: Write = %d, %v", g, k, n, err)
 				}
 				for range extra {
-					if err := r.locked(func() error { return nil }); err != nil {
+					if err := r.locked(r.activeLock(), func() error { return nil }); err != nil {
 						t.Errorf("worker %d round %d: locked: %v", g, k, err)
 					}
 				}

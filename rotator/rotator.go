@@ -29,6 +29,9 @@ type Config struct {
 	Logf func(format string, args ...any)
 	// Verbosef, if set, receives a line for every file opened or rotated.
 	Verbosef func(format string, args ...any)
+	// Stop, if not nil, ends waits for a lock when closed: the call
+	// returns ErrStopped.
+	Stop <-chan struct{}
 	// Locked, if set, is called while the target's lock is held. For tests.
 	Locked func()
 }
