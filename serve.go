@@ -114,11 +114,14 @@ func (a *app) serve(sources []*source, kid child) error {
 			cancel()
 		}()
 	}
+	// Restart safety: rotate what an earlier run left before reading. A stop
+	// signal ends a wait for the lock here.
+	a.tick(a.now())
 	errc := make(chan error, len(sources))
 	for _, s := range sources {
 		go func() { errc <- s.run() }()
 	}
-	timer := time.NewTimer(0) // the first tick rotates what an earlier run left
+	timer := time.NewTimer(a.untilTick())
 	defer timer.Stop()
 	var errs []error
 	for running := len(sources); running > 0; {
