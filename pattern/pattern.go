@@ -342,6 +342,9 @@ func candidates(t time.Time) []time.Time {
 	return out
 }
 
+// maxPeriodDays bounds the length of a period: 10 years.
+const maxPeriodDays = 3660
+
 // Options configure Compile. The zero value gives the defaults of the spec.
 type Options struct {
 	When     string         // --when; "" means the finest unit of a template, never for an active file
@@ -424,6 +427,10 @@ func Compile(p string, opt Options) (*Pattern, error) {
 		}
 	default:
 		pt.Unit = Never
+	}
+	if days := map[Unit]int{Day: 1, Week: 7, Month: 31, Year: 366}[pt.Unit] * pt.Interval; days > maxPeriodDays {
+		// Start and Next walk at most maxTransitions zone changes.
+		return nil, fmt.Errorf("--interval %d: a period of over 10 years is not supported", pt.Interval)
 	}
 	if pt.template {
 		if opt.Suffix != "" {
