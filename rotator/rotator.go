@@ -47,6 +47,8 @@ type Rotator struct {
 	end   time.Time // first instant after f's period
 	tick  time.Time // when Tick next has work to do
 	size  int64     // f's size after the last write seen through f (with MaxSize)
+	fd    int       // f's descriptor
+	st    unix.Stat_t
 
 	renamed   bool // a rename under the lock awaits a directory sync
 	rotations int  // renames done by this Rotator
@@ -81,6 +83,12 @@ func (r *Rotator) verbosef(format string, args ...any) {
 // that a retry of the rest reopens it.
 func (r *Rotator) Write(p []byte, now time.Time) (int, error) {
 	if r.f == nil || !now.Before(r.end) {
+		if err := r.open(now); err != nil {
+			return 0, err
+		}
+	} else if r.removed() {
+		// Written to, a file with no name is lost: make a new one.
+		r.logf("%s was removed while open; creating it again", r.name)
 		if err := r.open(now); err != nil {
 			return 0, err
 		}
@@ -181,6 +189,11 @@ func (r *Rotator) Tick(now time.Time) error {
 		r.closeFile()
 	}
 	return nil
+}
+
+// removed reports whether the open file has lost its last name (one fstat).
+func (r *Rotator) removed() bool {
+	return unix.Fstat(r.fd, &r.st) == nil && r.st.Nlink == 0
 }
 
 // current reports whether the open file is still at its path.
@@ -308,7 +321,7 @@ func (r *Rotator) adopt(f *os.File, path string, now time.Time) error {
 		}
 		r.size = fi.Size()
 	}
-	r.f, r.name = f, path
+	r.f, r.name, r.fd = f, path, int(f.Fd())
 	r.start, r.end = r.pat.Start(now), r.pat.Next(now)
 	if r.cfg.Symlink != "" {
 		if err := replaceSymlink(path, r.cfg.Symlink); err != nil {

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// A target directory removed while rotlog runs is created again, and the
+// loss of the open file is reported instead of writing into a file that no
+// longer has a name.
+func TestTargetDirectoryRemoved(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := startRotlog(t, dir, "rotlog", nil, "-p", "logs/app.log")
+	io.WriteString(p.stdin, "one\n")
+	app := filepath.Join(dir, "logs", "app.log")
+	waitFor(t, "line one", func() bool { return readFileQuiet(app) == "one\n" })
+	if err := os.RemoveAll(filepath.Join(dir, "logs")); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(p.stdin, "two\n")
+	p.wait(t)
+	if got := readFile(t, app); got != "two\n" {
+		t.Errorf("app.log = %q, want the line written after the removal", got)
+	}
+	if !strings.Contains(p.stderr.String(), "was removed while open") {
+		t.Errorf("no report: %s", p.stderr)
+	}
+}
+
+// mountTmpfs mounts a tmpfs of size bytes on a new directory, or skips the
+// test where mounting is refused (it works as root on the CI machines).
+func mountTmpfs(t *testing.T, size int) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d", size)); err != nil {
+		t.Skipf("cannot mount a tmpfs to fill (%v): run as root to test a full disk", err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	return dir
+}
+
+// Guarantee 9 on a full disk: the write is retried and reported, input is
+// held, and once space is freed every byte lands, once, in order.
+func TestDiskFull(t *testing.T) {
+	t.Parallel()
+	dir := mountTmpfs(t, 1<<20)
+	filler := filepath.Join(dir, "filler")
+	// Leave about 64 KiB free (tmpfs counts whole pages).
+	if err := os.WriteFile(filler, make([]byte, 1<<20-64<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startRotlog(t, dir, "rotlog", nil, "-p", "app.log")
+	var in bytes.Buffer
+	for i := range 4000 { // 4000 lines of 60 bytes: 240 KB, more than is free
+		fmt.Fprintf(&in, "line %04d %s\n", i, strings.Repeat("x", 49))
+	}
+	go func() {
+		p.stdin.Write(in.Bytes())
+		p.stdin.Close()
+	}()
+	waitFor(t, "a report of the full disk", func() bool { return strings.Contains(p.stderr.String(), "no space left on device") })
+	os.Remove(filler)
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("%v; stderr: %s", err, p.stderr)
+	}
+	if got := readFile(t, filepath.Join(dir, "app.log")); got != in.String() {
+		t.Errorf("app.log holds %d bytes, want the %d of the input, in order", len(got), in.Len())
+	}
+	if !strings.Contains(p.stderr.String(), "writing works again") {
+		t.Errorf("no report of recovery: %s", p.stderr)
+	}
+}
+
+// fsImmutableFl is FS_IMMUTABLE_FL of linux/fs.h (chattr +i).
+const fsImmutableFl = 0x10
+
+// A directory that refuses new files (immutable, which binds root too):
+// rotation and creation fail, are reported and retried, and recover.
+func TestDirectoryRefusesFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs")
+	os.Mkdir(logs, 0o755)
+	setImmutable := func(on bool) error {
+		f, err := os.Open(logs)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		flags, err := unix.IoctlGetUint32(int(f.Fd()), unix.FS_IOC_GETFLAGS)
+		if err != nil {
+			return err
+		}
+		if on {
+			flags |= fsImmutableFl
+		} else {
+			flags &^= fsImmutableFl
+		}
+		return unix.IoctlSetPointerInt(int(f.Fd()), unix.FS_IOC_SETFLAGS, int(flags))
+	}
+	if err := setImmutable(true); err != nil {
+		t.Skipf("cannot make a directory immutable here (%v): needs root on ext4", err)
+	}
+	t.Cleanup(func() { setImmutable(false) })
+	p := startRotlog(t, dir, "rotlog", nil, "-p", "logs/app.log")
+	io.WriteString(p.stdin, "held\n")
+	waitFor(t, "a report", func() bool { return strings.Contains(p.stderr.String(), "operation not permitted") })
+	if err := setImmutable(false); err != nil {
+		t.Fatal(err)
+	}
+	p.wait(t)
+	if got := readFile(t, filepath.Join(logs, "app.log")); got != "held\n" {
+		t.Errorf("app.log = %q", got)
+	}
+}
+
+// The clock jumping back an hour, then forward again, and two days ahead:
+// no rotation over an existing file, no file name used twice, nothing lost.
+func TestClockJumps(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	run := func(start, line string) {
+		t.Helper()
+		bin, _ := exec.LookPath("rotlog")
+		cmd := exec.Command(bin, "-p", "app.log", "-when", "H", "--start-time", start)
+		cmd.Dir, cmd.Stdin = dir, strings.NewReader(line+"\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v: %s", start, err, out)
+		}
+	}
+	run("2026-11-25 12:30:00", "a 12:30")
+	run("2026-11-25 11:30:00", "b 11:30, the clock went back")
+	run("2026-11-25 13:30:00", "c 13:30")
+	run("2026-11-25 12:45:00", "d 12:45, back again")
+	run("2026-11-27 13:30:00", "e two days later")
+	want := map[string]string{
+		// The file of 12:00 took the line of 11:30: its period had not ended.
+		"app.log.2026-11-25_12": "a 12:30\nb 11:30, the clock went back\n",
+		"app.log.2026-11-25_13": "c 13:30\nd 12:45, back again\n",
+		"app.log":               "e two days later\n",
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != len(want) {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Errorf("files %v, want %d", names, len(want))
+	}
+	for name, w := range want {
+		if got := readFile(t, filepath.Join(dir, name)); got != w {
+			t.Errorf("%s = %q, want %q", name, got, w)
+		}
+	}
+}
