@@ -162,3 +162,42 @@ func TestClockJumps(t *testing.T) {
 		}
 	}
 }
+
+// Pipelines that would cut periods differently on one target are refused
+// (exit 2, before reading input) while another pipeline writes it, with a
+// message naming each difference; the same settings are welcome.
+func TestConflictingSettings(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	first := startRotlog(t, dir, "rotlog", nil, "-p", "app.log", "-when", "H")
+	io.WriteString(first.stdin, "first\n")
+	waitFor(t, "the first line", func() bool { return readFileQuiet(filepath.Join(dir, "app.log")) == "first\n" })
+	bin, _ := exec.LookPath("rotlog")
+	for _, tc := range []struct {
+		args []string
+		diff string
+	}{
+		{[]string{"-when", "D"}, "when hour there, day here; suffix %Y-%m-%d_%H there, %Y-%m-%d here"},
+		{[]string{"-when", "H", "--suffix", "%Y%m%d%H"}, "suffix %Y-%m-%d_%H there, %Y%m%d%H here"},
+		{[]string{"-when", "H", "--utc"}, "zone local UTC+0/UTC+0 there, UTC here"},
+		{[]string{"-when", "H", "--interval", "2"}, "interval 1 there, 2 here"},
+	} {
+		cmd := exec.Command(bin, append([]string{"-p", "app.log"}, tc.args...)...)
+		cmd.Dir, cmd.Env = dir, append(os.Environ(), "TZ=UTC")
+		cmd.Stdin = strings.NewReader("must not be written\n")
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+			t.Errorf("%v: %v, want exit 2", tc.args, err)
+		}
+		if !strings.Contains(string(out), "other settings ("+tc.diff+")") {
+			t.Errorf("%v: %s", tc.args, out)
+		}
+	}
+	same := startRotlog(t, dir, "rotlog", nil, "-p", "app.log", "-when", "hour")
+	io.WriteString(same.stdin, "same\n")
+	same.wait(t)
+	first.wait(t)
+	if got := readFile(t, filepath.Join(dir, "app.log")); got != "first\nsame\n" {
+		t.Errorf("app.log = %q", got)
+	}
+}

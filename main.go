@@ -67,6 +67,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		Stop:        a.wake,
 		Locked:      lockedHook,
 	})
+	if err := a.rot.CheckSettings(); err != nil {
+		return fail(stderr, usageError{err})
+	}
 	if len(o.args) == 0 {
 		if err := a.serve([]*source{a.newSource(stdin, true)}, nil); err != nil {
 			return fail(stderr, err)

@@ -568,3 +568,32 @@ func (p *Pattern) Depth() int {
 	}
 	return strings.Count(strings.TrimPrefix(p.raw, p.Prefix()), "/")
 }
+
+// Settings describes what every pipeline of a target must agree on, as
+// "name=value" fields separated by newlines: the unit, interval and weekday,
+// the suffix of an active file, and the time zone.
+func (p *Pattern) Settings() string {
+	var b strings.Builder
+	when := p.Unit.String()
+	if p.Unit == Week {
+		when = fmt.Sprintf("W%d", (int(p.Weekday)+6)%7)
+	}
+	fmt.Fprintf(&b, "when=%s\ninterval=%d\n", when, p.Interval)
+	if !p.template {
+		fmt.Fprintf(&b, "suffix=%s\n", p.suffix.f.Pattern())
+	}
+	fmt.Fprintf(&b, "zone=%s", zoneID(p.Location))
+	return b.String()
+}
+
+// zoneID names a location so that two processes can compare it: its name,
+// or for Local (whose name says nothing) its zones in January and July.
+func zoneID(loc *time.Location) string {
+	if loc != time.Local {
+		return loc.String()
+	}
+	y := time.Now().Year()
+	jan, joff := time.Date(y, 1, 1, 0, 0, 0, 0, loc).Zone()
+	jul, loff := time.Date(y, 7, 1, 0, 0, 0, 0, loc).Zone()
+	return fmt.Sprintf("local %s%+d/%s%+d", jan, joff, jul, loff)
+}

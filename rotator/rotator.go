@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -134,7 +135,7 @@ func (r *Rotator) rotateForSize(now time.Time, need int64) error {
 		var created bool
 		f, created, err = r.openAppend(path)
 		if created && !r.pat.Template() {
-			setAttr(f, startAttr, encodeStart(r.pat.Start(now)))
+			r.record(f, r.pat.Start(now))
 		}
 		return err
 	})
@@ -300,7 +301,7 @@ func (r *Rotator) open(now time.Time) error {
 			var created bool
 			f, created, err = r.openAppend(path)
 			if created {
-				setAttr(f, startAttr, encodeStart(start))
+				r.record(f, start)
 			}
 			return err
 		})
@@ -456,6 +457,63 @@ func (r *Rotator) periodOf(path string, fi fs.FileInfo) time.Time {
 		return r.pat.Start(t)
 	}
 	return r.pat.Start(fi.ModTime())
+}
+
+// settingsAttr records the settings of the pipeline that created an
+// active file (pattern.Settings).
+const settingsAttr = "user.rotlog.settings"
+
+// record notes on an active file it created the period it holds and the
+// settings it was made with.
+func (r *Rotator) record(f *os.File, start time.Time) {
+	setAttr(f, startAttr, encodeStart(start))
+	setAttr(f, settingsAttr, []byte(r.pat.Settings()))
+}
+
+// ErrSettings is returned by CheckSettings for a target written with other
+// settings.
+var ErrSettings = errors.New("conflicting settings")
+
+// CheckSettings compares the settings recorded on an active file that
+// another pipeline is writing now with this Rotator's, and returns an error
+// naming each difference, which wraps ErrSettings. Pipelines that cut
+// periods differently on one target would rotate each other's files at the
+// wrong times. A restart with new settings, with no other pipeline
+// writing, is not a conflict.
+func (r *Rotator) CheckSettings() error {
+	if r.pat.Template() {
+		return nil
+	}
+	path := r.pat.Path(time.Time{})
+	theirs := getAttr(path, settingsAttr)
+	if theirs == nil {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil
+	}
+	err = flockFile(f, unix.LOCK_EX|unix.LOCK_NB)
+	f.Close()
+	if err == nil {
+		return nil // nobody writes it now
+	}
+	ours := map[string]string{}
+	for _, kv := range strings.Split(r.pat.Settings(), "\n") {
+		k, v, _ := strings.Cut(kv, "=")
+		ours[k] = v
+	}
+	var diffs []string
+	for _, kv := range strings.Split(string(theirs), "\n") {
+		k, v, _ := strings.Cut(kv, "=")
+		if o, ok := ours[k]; ok && o != v {
+			diffs = append(diffs, fmt.Sprintf("%s %s there, %s here", k, v, o))
+		}
+	}
+	if len(diffs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s is written by pipelines with other settings (%s): %w", path, strings.Join(diffs, "; "), ErrSettings)
 }
 
 // startAttr records the start of the period a file rotlog created holds.
