@@ -201,3 +201,22 @@ func TestConflictingSettings(t *testing.T) {
 		t.Errorf("app.log = %q", got)
 	}
 }
+
+// A directory of a template's path that is a planted symbolic link is
+// followed only with a warning naming it and where it leads.
+func TestTemplateThroughLinkedDirectory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	elsewhere := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "logs"), 0o755)
+	os.Symlink(elsewhere, filepath.Join(dir, "logs", "2026"))
+	p := startRotlog(t, dir, "rotlog", nil, "-p", "logs/%Y/%m.log", "--start-time", "2026-11-25 12:00:00")
+	io.WriteString(p.stdin, "line\n")
+	p.wait(t)
+	if !strings.Contains(p.stderr.String(), "warning: logs/2026 is a symbolic link to "+elsewhere) {
+		t.Errorf("no warning: %q", p.stderr)
+	}
+	if got := readFile(t, filepath.Join(elsewhere, "11.log")); got != "line\n" {
+		t.Errorf("11.log = %q", got)
+	}
+}

@@ -51,8 +51,9 @@ type Rotator struct {
 	fd    int       // f's descriptor
 	st    unix.Stat_t
 
-	renamed   bool // a rename under the lock awaits a directory sync
-	rotations int  // renames done by this Rotator
+	warned    map[string]bool // linked directories reported
+	renamed   bool            // a rename under the lock awaits a directory sync
+	rotations int             // renames done by this Rotator
 }
 
 // Rotations returns how many files this Rotator has rotated.
@@ -292,6 +293,7 @@ func (r *Rotator) open(now time.Time) error {
 	var f *os.File
 	var err error
 	if r.pat.Template() {
+		r.warnLinkedDirs(path)
 		f, _, err = r.openAppend(path)
 	} else {
 		err = r.locked(r.activeLock(), func() error {
@@ -310,6 +312,27 @@ func (r *Rotator) open(now time.Time) error {
 		return err
 	}
 	return r.adopt(f, path, now)
+}
+
+// warnLinkedDirs reports, once each, the directories of a template's path
+// below its fixed prefix that are symbolic links: writing follows them out
+// of the target's tree, which someone may have planted.
+func (r *Rotator) warnLinkedDirs(path string) {
+	prefix := r.pat.Prefix()
+	parts := strings.Split(strings.TrimPrefix(path, prefix), "/")
+	dir := prefix
+	for _, p := range parts[:len(parts)-1] {
+		dir += p
+		if fi, err := os.Lstat(dir); err == nil && fi.Mode()&fs.ModeSymlink != 0 && !r.warned[dir] {
+			dest, _ := os.Readlink(dir)
+			r.logf("warning: %s is a symbolic link to %s; writing through it", dir, dest)
+			if r.warned == nil {
+				r.warned = map[string]bool{}
+			}
+			r.warned[dir] = true
+		}
+		dir += "/"
+	}
 }
 
 // adopt makes f, opened as path, the file of now's period.
