@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rotlog/rotlog/pattern"
+	"github.com/rotlog/rotlog/rotator"
+)
+
+// FuzzBatcher feeds arbitrary bytes, cut into arbitrary reads, through the
+// line batcher (source.consume) to a real file, and checks: bytes out are
+// bytes in; what is held back stays under --max-line (memory is bounded);
+// and after every write the file ends at a line end, unless the line was
+// too long to hold and went out in pieces.
+func FuzzBatcher(f *testing.F) {
+	f.Add([]byte("a\nb\nc"), uint64(1), uint8(4))
+	f.Add([]byte("no newline at all, and longer than max-line"), uint64(2), uint8(7))
+	f.Add([]byte("\n\n\x00\xff\xfe\n"), uint64(3), uint8(1))
+	f.Add(bytes.Repeat([]byte("0123456789\n"), 40), uint64(4), uint8(10))
+	f.Add([]byte("a\n"+string(bytes.Repeat([]byte{'x'}, 30))), uint64(5), uint8(10))
+	f.Fuzz(func(t *testing.T, in []byte, seed uint64, maxLine uint8) {
+		ml := int(maxLine%64) + 1
+		path := filepath.Join(t.TempDir(), "app.log")
+		pat, err := pattern.Compile(path, pattern.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := &app{cfg: &config{maxLine: ml}, stderr: io.Discard, wake: make(chan struct{})}
+		a.rot = rotator.New(rotator.Config{Pattern: pat, LockTimeout: time.Second})
+		defer a.rot.Close()
+		s := &source{a: a, buf: make([]byte, readSize+ml)}
+		rng := rand.New(rand.NewPCG(seed, 0))
+		now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+		for rest := in; len(rest) > 0; {
+			k := min(1+rng.IntN(len(rest)), readSize)
+			copy(s.buf[s.n:], rest[:k])
+			rest = rest[k:]
+			if err := s.consume(k, now); err != nil {
+				t.Fatal(err)
+			}
+			if s.n >= ml {
+				t.Fatalf("holds %d bytes, --max-line is %d", s.n, ml)
+			}
+			got, _ := os.ReadFile(path)
+			if !bytes.HasPrefix(in, got) {
+				t.Fatalf("file %q is not a prefix of the input %q", got, in)
+			}
+			if last := bytes.LastIndexByte(got, '\n'); len(got) > 0 && last != len(got)-1 && len(got)-last-1 < ml {
+				t.Fatalf("a line of %d bytes, under --max-line %d, was cut: file %q", len(got)-last-1, ml, got)
+			}
+		}
+		if err := s.finish(); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(path)
+		if !bytes.Equal(got, in) {
+			t.Fatalf("file %q, input %q", got, in)
+		}
+	})
+}
