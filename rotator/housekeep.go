@@ -147,8 +147,14 @@ func (k *Keeper) list(now time.Time) []rotated {
 		}
 		path := prefix + rel
 		if strings.HasSuffix(path, ".tmp") {
-			if m, ok := k.pat.Match(strings.TrimSuffix(path, ".tmp")); ok && m.Codec != "" {
-				k.cleanTemp(path)
+			// A compression's: while its original exists, the compressor of
+			// that original removes it (see compress); once the original is
+			// gone, nobody can be compressing it.
+			final := strings.TrimSuffix(path, ".tmp")
+			if m, ok := k.pat.Match(final); ok && m.Codec != "" {
+				if _, err := os.Lstat(strings.TrimSuffix(final, "."+m.Codec)); errors.Is(err, fs.ErrNotExist) {
+					k.cleanTemp(path)
+				}
 			}
 			return nil
 		}
@@ -378,17 +384,19 @@ func (k *Keeper) retain(files []rotated, now time.Time) (again bool) {
 			continue
 		}
 		for _, g := range stems[f.stem] {
-			for _, p := range []string{g.path} {
-				fl, busy, _ := lockFile(p)
-				again = again || busy
-				if fl == nil {
-					continue
-				}
-				if os.Remove(p) == nil {
-					k.verbosef("removed %s", p)
-				}
-				fl.Close()
+			if k.hk.PostRotate != "" && string(getAttr(g.path, hookAttr)) == "pending" {
+				again = true // its hook comes first
+				continue
 			}
+			fl, busy, _ := lockFile(g.path)
+			again = again || busy
+			if fl == nil {
+				continue
+			}
+			if os.Remove(g.path) == nil {
+				k.verbosef("removed %s", g.path)
+			}
+			fl.Close()
 		}
 	}
 	return again
