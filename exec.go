@@ -10,7 +10,9 @@ import (
 // command is the program of exec mode: its stdout and stderr come to
 // rotlog through two pipes, so that lines of each stay whole.
 type command struct {
-	cmd *exec.Cmd
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the command has exited
+	err  error         // of Wait
 }
 
 // startCommand starts args with standard input inherited and returns the
@@ -37,15 +39,23 @@ func startCommand(args []string) (*command, []*os.File, error) {
 		errR.Close()
 		return nil, nil, err
 	}
-	return &command{cmd: cmd}, []*os.File{outR, errR}, nil
+	c := &command{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		c.err = cmd.Wait()
+		close(c.done)
+	}()
+	return c, []*os.File{outR, errR}, nil
 }
 
 func (c *command) signal(sig os.Signal) { c.cmd.Process.Signal(sig) }
 
+func (c *command) exited() <-chan struct{} { return c.done }
+
 // wait returns the command's exit status: its code, or 128 + the signal
 // that killed it.
 func (c *command) wait() int {
-	err := c.cmd.Wait()
+	<-c.done
+	err := c.err
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
 		return 1

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -172,7 +173,7 @@ func parseArgs(args []string) (*options, error) {
 		_, err := parseTime("", time.UTC)
 		return nil, usageError{err}
 	}
-	for _, name := range []string{"suffix", "tz", "size", "max-age", "symlink", "post-rotate"} {
+	for _, name := range []string{"suffix", "tz", "size", "max-age", "symlink", "post-rotate", "timestamp", "compress"} {
 		if f := fs.Lookup(name); f.Changed && f.Value.String() == "" {
 			return nil, usagef("--%s needs a value", name)
 		}
@@ -274,7 +275,7 @@ func (o *options) config(realNow time.Time) (*config, error) {
 	}
 	c.keep.PostRotate = o.postRotate
 	c.symlink = o.symlink
-	if o.symlink != "" && o.symlink == c.pat.String() {
+	if o.symlink != "" && (o.symlink == c.pat.String() || !c.pat.Template() && samePath(o.symlink, c.pat.Path(time.Time{}))) {
 		return nil, usagef("--symlink: %q is the target itself", o.symlink)
 	}
 	if o.timestamp != "" {
@@ -297,6 +298,13 @@ func (o *options) config(realNow time.Time) (*config, error) {
 		}
 	}
 	return c, nil
+}
+
+// samePath reports whether two paths name the same place, spelled apart.
+func samePath(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	ab, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && aa == ab
 }
 
 // parseSize reads 500K, 100M, 2G (binary multiples) or a byte count.

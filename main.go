@@ -9,14 +9,17 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
+	_ "time/tzdata" // zones work without the system's zone files
 
 	"github.com/rotlog/rotlog/pattern"
 	"github.com/rotlog/rotlog/rotator"
 )
 
-// version is set with -ldflags "-X main.version=...".
-var version = ""
+// version, commit and date are set with -ldflags "-X main.version=...
+// -X main.commit=... -X main.date=..." (see .goreleaser.yaml).
+var version, commit, date string
 
 // lockedHook, if set, runs while a rotation lock is held. Only TestMain
 // sets it, before run is called.
@@ -71,7 +74,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return fail(stderr, usageError{err})
 	}
 	if len(o.args) == 0 {
-		if err := a.serve([]*source{a.newSource(stdin, true)}, nil); err != nil {
+		if err := a.serve([]*source{a.newSource(stdin, o.tee)}, nil); err != nil {
 			return fail(stderr, err)
 		}
 		return 0
@@ -81,7 +84,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rotlog: error: %v\n", err)
 		return 127
 	}
-	sources := []*source{a.newSource(pipes[0], true), a.newSource(pipes[1], true)}
+	sources := []*source{a.newSource(pipes[0], o.tee), a.newSource(pipes[1], o.tee)}
 	err = a.serve(sources, kid)
 	for _, p := range pipes {
 		p.Close()
@@ -122,12 +125,40 @@ func dryRun(w io.Writer, p *pattern.Pattern, now time.Time) {
 	}
 }
 
+// versionString is what --version prints after "rotlog ": the version,
+// then the commit and date where known ("v1.2.3 (commit abc1234, built
+// 2026-11-25T10:00:00Z)"). What -ldflags did not set comes from the build
+// information the go command records, if any.
 func versionString() string {
-	if version != "" {
-		return version
+	v, c, d := version, commit, ""
+	if date != "" {
+		d = "built " + date
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v == "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch {
+			case s.Key == "vcs.revision" && c == "":
+				c = s.Value[:min(len(s.Value), 12)]
+			case s.Key == "vcs.time" && d == "":
+				d = "committed " + s.Value
+			}
+		}
 	}
-	return "(devel)"
+	if v == "" {
+		v = "(devel)"
+	}
+	var more []string
+	if c != "" {
+		more = append(more, "commit "+c)
+	}
+	if d != "" {
+		more = append(more, d)
+	}
+	if len(more) > 0 {
+		v += " (" + strings.Join(more, ", ") + ")"
+	}
+	return v
 }

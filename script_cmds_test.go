@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"slices"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 	"github.com/rogpeppe/go-internal/testscript"
 	"golang.org/x/sys/unix"
 )
@@ -148,6 +151,10 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	//   sleep=DURATION        wait
 	//   cmp=ACTUAL:EXPECTED   check, while PROGRAM runs, that file ACTUAL
 	//                         has the content of file EXPECTED
+	//   waitcmp=ACTUAL:EXPECTED  wait up to 10s for file ACTUAL to have the
+	//                         content of file EXPECTED (a missing file is
+	//                         not there yet), e.g. so that the next FILE is
+	//                         read as a batch of its own
 	//   signal=SIG            send SIG (TERM, INT, HUP or ALRM) to PROGRAM
 	// PROGRAM must then exit within DUR (default 10s), or it is killed and
 	// feed fails.
@@ -167,7 +174,7 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		}
 		dash := slices.Index(args, "--")
 		if neg || dash < 1 || dash == len(args)-1 {
-			ts.Fatalf("usage: feed [-exit N] [-timeout DURATION] (FILE | sleep=DURATION | cmp=ACTUAL:EXPECTED | signal=SIG)... -- PROGRAM [ARGS...]")
+			ts.Fatalf("usage: feed [-exit N] [-timeout DURATION] (FILE | sleep=DURATION | cmp=ACTUAL:EXPECTED | waitcmp=ACTUAL:EXPECTED | signal=SIG)... -- PROGRAM [ARGS...]")
 		}
 		steps, prog := args[:dash], args[dash+1:]
 		path, err := exec.LookPath(prog[0]) // testscript.Main put its commands on PATH
@@ -197,6 +204,22 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 					ts.Fatalf("feed: unknown signal in %q", step)
 				}
 				ts.Check(cmd.Process.Signal(sig))
+			case strings.HasPrefix(step, "waitcmp="):
+				actual, expected, ok := strings.Cut(step[len("waitcmp="):], ":")
+				if !ok {
+					ts.Fatalf("feed: want waitcmp=ACTUAL:EXPECTED, have %q", step)
+				}
+				exp := ts.ReadFile(expected)
+				for deadline := time.Now().Add(10 * time.Second); ; {
+					got, err := os.ReadFile(ts.MkAbs(actual))
+					if err == nil && string(got) == exp {
+						break
+					}
+					if time.Now().After(deadline) {
+						ts.Fatalf("feed: after 10s, %s holds %q (%v), want %q (%s)", actual, got, err, exp, expected)
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
 			case strings.HasPrefix(step, "cmp="):
 				actual, expected, ok := strings.Cut(step[len("cmp="):], ":")
 				if !ok {
@@ -235,6 +258,36 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		if got != want {
 			ts.Fatalf("%s exited with status %d, want %d", prog[0], got, want)
 		}
+	},
+	// decompress FILE OUT decompresses FILE, gzip if its name ends in .gz,
+	// zstd if in .zst, into OUT; the whole stream must be valid.
+	"decompress": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 2 {
+			ts.Fatalf("usage: decompress FILE.gz|FILE.zst OUT")
+		}
+		f, err := os.Open(ts.MkAbs(args[0]))
+		ts.Check(err)
+		defer f.Close()
+		var r io.Reader
+		switch {
+		case strings.HasSuffix(args[0], ".gz"):
+			zr, err := gzip.NewReader(f)
+			ts.Check(err)
+			defer zr.Close()
+			r = zr
+		case strings.HasSuffix(args[0], ".zst"):
+			zr, err := zstd.NewReader(f)
+			ts.Check(err)
+			defer zr.Close()
+			r = zr
+		default:
+			ts.Fatalf("decompress: %s ends in neither .gz nor .zst", args[0])
+		}
+		b, err := io.ReadAll(r)
+		if err != nil {
+			ts.Fatalf("decompress %s: %v", args[0], err)
+		}
+		ts.Check(os.WriteFile(ts.MkAbs(args[1]), b, 0o644))
 	},
 	// sleep DURATION waits that long (a Go duration).
 	"sleep": func(ts *testscript.TestScript, neg bool, args []string) {

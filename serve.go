@@ -46,9 +46,10 @@ type app struct {
 	teeMu sync.Mutex
 	tee   io.Writer // nil when not teeing, or after stdout failed
 
-	keeper    *rotator.Keeper
-	housekeep chan struct{} // a housekeeping pass is wanted
-	rotations int           // rot.Rotations() when last looked at
+	keeper     *rotator.Keeper
+	cancelKeep func()        // ends a housekeeping pass, on a stop
+	housekeep  chan struct{} // a housekeeping pass is wanted
+	rotations  int           // rot.Rotations() when last looked at
 
 	stopping atomic.Bool
 	wake     chan struct{} // closed when stopping, to end retry waits
@@ -79,6 +80,7 @@ func (e *unwrittenError) Error() string {
 // child is the command of exec mode, if any.
 type child interface {
 	signal(os.Signal)
+	exited() <-chan struct{}
 }
 
 // serve copies the sources to the target until each reaches EOF, or, on a
@@ -92,7 +94,6 @@ func (a *app) serve(sources []*source, kid child) error {
 	}
 	signal.Notify(sigc, sigs...)
 	control := make(chan os.Signal, 16)
-	go a.catch(sigc, control, sources, kid)
 	defer func() {
 		signal.Stop(sigc)
 		close(sigc)
@@ -101,6 +102,7 @@ func (a *app) serve(sources []*source, kid child) error {
 	a.housekeep = make(chan struct{}, 1)
 	if a.keeper.Active() {
 		ctx, cancel := context.WithCancel(context.Background())
+		a.cancelKeep = cancel
 		last, kept := make(chan struct{}), make(chan struct{})
 		go a.keep(ctx, last, kept)
 		defer func() {
@@ -114,6 +116,7 @@ func (a *app) serve(sources []*source, kid child) error {
 			cancel()
 		}()
 	}
+	go a.catch(sigc, control, sources, kid)
 	// Restart safety: rotate what an earlier run left before reading. A stop
 	// signal ends a wait for the lock here.
 	a.tick(a.now())
@@ -124,8 +127,17 @@ func (a *app) serve(sources []*source, kid child) error {
 	timer := time.NewTimer(a.untilTick())
 	defer timer.Stop()
 	var errs []error
+	var exited <-chan struct{}
+	if kid != nil {
+		exited = kid.exited()
+	}
 	for running := len(sources); running > 0; {
 		select {
+		case <-exited:
+			// What the command wrote is in the pipes: read it, then stop,
+			// even if a descendant holds them open.
+			exited = nil
+			a.stop(sources)
 		case err := <-errc:
 			running--
 			errs = append(errs, err)
@@ -145,6 +157,7 @@ func (a *app) serve(sources []*source, kid child) error {
 // be waiting for a lock, which a stop ends), forwards signals to a child,
 // and passes HUP and ALRM on to the control loop.
 func (a *app) catch(sigc <-chan os.Signal, control chan<- os.Signal, sources []*source, kid child) {
+	forwarded := 0
 	for sig := range sigc {
 		switch sig {
 		case syscall.SIGHUP, syscall.SIGALRM:
@@ -156,16 +169,37 @@ func (a *app) catch(sigc <-chan os.Signal, control chan<- os.Signal, sources []*
 			// Only --tee writes to a pipe; the failed write says so.
 		default:
 			if kid != nil {
-				// The command decides; its output is read to the end.
+				// The command decides; its output is read to the end. A
+				// second TERM or INT stops rotlog too (a descendant may
+				// hold the pipes open forever).
 				kid.signal(sig)
-				continue
-			}
-			if a.stopping.CompareAndSwap(false, true) {
-				close(a.wake)
-				for _, s := range sources {
-					s.interrupt()
+				if sig != syscall.SIGTERM && sig != syscall.SIGINT {
+					continue
+				}
+				if forwarded++; forwarded < 2 {
+					continue
 				}
 			}
+			a.stop(sources)
+		}
+	}
+}
+
+// stop makes every source read what its input holds, for up to drainFor,
+// write it and finish; waits for a lock and housekeeping end.
+func (a *app) stop(sources []*source) {
+	if a.stopping.Load() {
+		return
+	}
+	// Interrupt before saying so: a source already draining would have
+	// its drain deadline cut short.
+	for _, s := range sources {
+		s.interrupt()
+	}
+	if a.stopping.CompareAndSwap(false, true) {
+		close(a.wake)
+		if a.cancelKeep != nil {
+			a.cancelKeep()
 		}
 	}
 }
@@ -259,7 +293,7 @@ func (a *app) write(p, raw, held []byte, now time.Time) error {
 		a.copyTee(raw)
 	}
 	backoff := 10 * time.Millisecond
-	var failed time.Time
+	var failed, reported time.Time
 	var lastErr string
 	for {
 		// The lock is not held while waiting: signals and ticks go on.
@@ -273,11 +307,11 @@ func (a *app) write(p, raw, held []byte, now time.Time) error {
 			}
 			return nil
 		}
-		if msg := err.Error(); msg != lastErr || time.Since(failed) > 30*time.Second {
+		if msg := err.Error(); msg != lastErr || time.Since(reported) > 30*time.Second {
 			a.warnf("error: %v; retrying (input is not read meanwhile)", err)
-			lastErr = msg
+			lastErr, reported = msg, time.Now()
 			if failed.IsZero() {
-				failed = time.Now()
+				failed = reported
 			}
 		}
 		if a.stopping.Load() {
@@ -318,12 +352,18 @@ type source struct {
 
 	buf     []byte // buf[:n] is a partial line held back
 	n       int
-	midLine bool   // a piece of the current line was already written
-	stamped []byte // --timestamp output buffer, reused
+	midLine bool     // a piece of the current line was already written
+	stamp   *stamper // --timestamp, this source's own (it caches)
+	stamped []byte   // --timestamp output buffer, reused
 }
 
 func (a *app) newSource(in *os.File, tee bool) *source {
 	s := &source{a: a, tee: tee}
+	if a.cfg.stamp != nil {
+		st := *a.cfg.stamp
+		st.txt = nil
+		s.stamp = &st
+	}
 	s.in, s.pollable, s.restore = pollable(in)
 	s.buf = make([]byte, readSize+a.cfg.maxLine)
 	return s
@@ -422,8 +462,8 @@ func (s *source) emit(p, held []byte, now time.Time) error {
 	if s.tee {
 		raw = p
 	}
-	if s.a.cfg.stamp != nil {
-		s.stamped = s.a.cfg.stamp.appendStamped(s.stamped[:0], p, !s.midLine, now)
+	if s.stamp != nil {
+		s.stamped = s.stamp.appendStamped(s.stamped[:0], p, !s.midLine, now)
 		p = s.stamped
 	}
 	return s.a.write(p, raw, held, now)
@@ -448,7 +488,7 @@ func pollable(in *os.File) (*os.File, bool, func()) {
 		switch st.Mode & unix.S_IFMT {
 		case unix.S_IFIFO, unix.S_IFSOCK:
 		case unix.S_IFCHR:
-			if _, err := unix.IoctlGetTermios(int(f), unix.TCGETS); err != nil {
+			if !isTerminal(int(f)) {
 				return
 			}
 		default:
@@ -463,7 +503,7 @@ func pollable(in *os.File) (*os.File, bool, func()) {
 	if st.Mode&unix.S_IFMT == unix.S_IFIFO {
 		// Fewer, larger reads: a 64 KiB pipe costs twice cat's CPU in
 		// wake-ups. Best effort; the limit is /proc/sys/fs/pipe-max-size.
-		unix.FcntlInt(uintptr(fd), unix.F_SETPIPE_SZ, pipeSize)
+		growPipe(fd, pipeSize)
 	}
 	if err := unix.SetNonblock(fd, true); err != nil {
 		unix.Close(fd)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -231,14 +232,24 @@ func (k *Keeper) compress(ctx context.Context, path string) (out string, busy bo
 		return "", busy, err
 	}
 	defer in.Close()
-	final := path + Extension(k.hk.Codec)
-	if _, err := os.Lstat(final); err == nil {
-		// A compression finished but was killed before removing path.
-		return final, false, os.Remove(path)
-	}
 	fi, err := in.Stat()
 	if err != nil {
 		return "", false, err
+	}
+	final := path + Extension(k.hk.Codec)
+	if _, err := os.Lstat(final); err == nil {
+		if string(getAttr(final, sourceAttr)) == identity(fi) {
+			// A compression of this very file finished but was killed
+			// before removing it.
+			return final, false, os.Remove(path)
+		}
+		// Another file's: path was made again with a name already used
+		// (a name that repeats, a clock stepped back). Move it aside.
+		name, err := rotateTo(path, path, 1)
+		if err == nil {
+			k.verbosef("renamed %s to %s: %s exists", path, name, final)
+		}
+		return "", true, err
 	}
 	tmp := final + ".tmp"
 	os.Remove(tmp) // a leftover: no compression of path runs but ours
@@ -258,6 +269,7 @@ func (k *Keeper) compress(ctx context.Context, path string) (out string, busy bo
 	if v := getAttr(path, hookAttr); v != nil {
 		setAttr(f, hookAttr, v)
 	}
+	setAttr(f, sourceAttr, []byte(identity(fi)))
 	os.Chtimes(tmp, fi.ModTime(), fi.ModTime())
 	if err := renameNoReplace(tmp, final); err != nil {
 		os.Remove(tmp)
@@ -275,7 +287,7 @@ func encode(f *os.File, in io.Reader, codec string) error {
 		// A thread of its own at nice 10, so that writing logs comes
 		// first; the thread ends with this goroutine.
 		runtime.LockOSThread()
-		unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), 10)
+		lowerPriority()
 		errc <- encodeNow(f, in, codec)
 	}()
 	return <-errc
@@ -304,6 +316,15 @@ func encodeNow(f *os.File, in io.Reader, codec string) error {
 		return err
 	}
 	return f.Sync()
+}
+
+// sourceAttr records on a compressed file which file it was made from.
+const sourceAttr = "user.rotlog.source"
+
+// identity names a file's inode and size, to know it again.
+func identity(fi fs.FileInfo) string {
+	st := fi.Sys().(*syscall.Stat_t)
+	return fmt.Sprintf("%d:%d:%d", st.Dev, st.Ino, fi.Size())
 }
 
 // ctxReader stops reading once its context is done.
@@ -377,7 +398,13 @@ func (k *Keeper) retain(files []rotated, now time.Time) (again bool) {
 			if f.m.Time.IsZero() {
 				old = old || time.Since(f.mod) > k.hk.MaxAge
 			} else {
-				old = old || now.Sub(k.pat.Next(f.m.Time)) > k.hk.MaxAge
+				// Age from the period's end; a Never schedule's names
+				// carry the moment of rotation.
+				end := k.pat.Next(f.m.Time)
+				if end.Equal(pattern.EndOfTime) {
+					end = f.m.Time
+				}
+				old = old || now.Sub(end) > k.hk.MaxAge
 			}
 		}
 		if !old {

@@ -29,6 +29,8 @@ var ErrStopped = errors.New("stopped while waiting for the lock")
 func (r *Rotator) lock(path string) (unlock func(), err error) {
 	delay := lockPollMin
 	began := time.Now()
+	stop := r.cfg.Stop
+	var deadline time.Time
 	warned := false
 	for {
 		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
@@ -36,16 +38,23 @@ func (r *Rotator) lock(path string) (unlock func(), err error) {
 			// A fresh file: nobody else can hold its flock yet, and no
 			// breaker looks at a lock younger than LockTimeout.
 			if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-				// Cannot happen while breakers judge the opened file's age;
-				// leave the name alone, it may not be ours any more.
+				// A breaker holds it: we stalled past LockTimeout between
+				// create and flock. The name is not ours any more.
 				unix.Close(fd)
-				return nil, &os.PathError{Op: "flock", Path: path, Err: err}
+				continue
+			}
+			if !namesFd(path, fd) {
+				// Broken while we stalled between create and flock.
+				unix.Close(fd)
+				continue
 			}
 			_, _ = unix.Write(fd, []byte(owner()))
 			return func() {
 				// Remove before close: while the flock is held nobody can
 				// break this lock, so the name is still ours.
-				os.Remove(path)
+				if namesFd(path, fd) {
+					os.Remove(path)
+				}
 				unix.Close(fd)
 			}, nil
 		}
@@ -59,7 +68,16 @@ func (r *Rotator) lock(path string) (unlock func(), err error) {
 		}
 		select {
 		case <-time.After(delay/2 + rand.N(delay)):
-		case <-r.cfg.Stop:
+		case <-stop:
+			if !r.writing {
+				return nil, ErrStopped
+			}
+			// Data read must be written: wait on, for as long as a
+			// dead owner's lock takes to become breakable.
+			stop = nil
+			deadline = time.Now().Add(r.cfg.LockTimeout + time.Second)
+		}
+		if !deadline.IsZero() && time.Now().After(deadline) {
 			return nil, ErrStopped
 		}
 		delay = min(2*delay, lockPollMax)
@@ -98,6 +116,12 @@ func (r *Rotator) breakStale(path string) {
 	if unix.Unlink(path) == nil {
 		r.logf("broke stale lock %s held by %s", path, desc)
 	}
+}
+
+// namesFd reports whether path still names the file open as fd.
+func namesFd(path string, fd int) bool {
+	var a, b unix.Stat_t
+	return unix.Fstat(fd, &a) == nil && unix.Lstat(path, &b) == nil && a.Dev == b.Dev && a.Ino == b.Ino
 }
 
 var hostname = sync.OnceValue(func() string {

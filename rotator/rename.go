@@ -76,13 +76,14 @@ func replaceSymlink(target, link string) error {
 	if cur, err := os.Readlink(link); err == nil && cur == target {
 		return nil
 	}
+	// Only a link is ever replaced: a file there may be the target itself
+	// (another spelling of its path) or someone's data.
+	if fi, err := os.Lstat(link); err == nil && fi.Mode()&fs.ModeSymlink == 0 {
+		return fmt.Errorf("%s exists and is not a symbolic link; leaving it alone", link)
+	}
 	tmp := fmt.Sprintf("%s.tmp-%d-%d", link, os.Getpid(), rand.Uint32())
 	if err := os.Symlink(target, tmp); err != nil {
-		return err
-	}
-	if fi, err := os.Lstat(link); err == nil && fi.IsDir() {
-		os.Remove(tmp)
-		return fmt.Errorf("%s is a directory", link)
+		return fmt.Errorf("make %s: %w", link, err)
 	}
 	if err := os.Rename(tmp, link); err != nil {
 		os.Remove(tmp)

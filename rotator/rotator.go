@@ -31,7 +31,8 @@ type Config struct {
 	// Verbosef, if set, receives a line for every file opened or rotated.
 	Verbosef func(format string, args ...any)
 	// Stop, if not nil, ends waits for a lock when closed: the call
-	// returns ErrStopped.
+	// returns ErrStopped, at once, or for a Write (whose data was read and
+	// must be written) after LockTimeout more.
 	Stop <-chan struct{}
 	// Locked, if set, is called while the target's lock is held. For tests.
 	Locked func()
@@ -53,6 +54,7 @@ type Rotator struct {
 
 	warned    map[string]bool // linked directories reported
 	renamed   bool            // a rename under the lock awaits a directory sync
+	writing   bool            // in Write: a stop does not end a wait for the lock at once
 	rotations int             // renames done by this Rotator
 }
 
@@ -84,6 +86,8 @@ func (r *Rotator) verbosef(format string, args ...any) {
 // On error it returns how many bytes were written and closes the file, so
 // that a retry of the rest reopens it.
 func (r *Rotator) Write(p []byte, now time.Time) (int, error) {
+	r.writing = true
+	defer func() { r.writing = false }()
 	if r.f == nil || !now.Before(r.end) {
 		if err := r.open(now); err != nil {
 			return 0, err
@@ -167,20 +171,25 @@ func (r *Rotator) rotateSize(path string, fi fs.FileInfo, now time.Time) error {
 	return r.rotate(path, start)
 }
 
+// lingerFor is how long after its period ends a file is kept open.
+const lingerFor = 500 * time.Millisecond
+
 // NextTick returns when Tick next has work to do: the end of the current
 // period, or the zero Time before the first Tick.
 func (r *Rotator) NextTick() time.Time { return r.tick }
 
-// Tick lets go of the file of an ended period and, for an active file,
+// Tick lets go of the file of an ended period (lingerFor after its end) and, for an active file,
 // rotates it if no other process has. It also notices an active file that
 // was renamed or removed by someone else, and lets go of it so that the
 // next Write reopens the path. Call it at NextTick and about once a second.
 func (r *Rotator) Tick(now time.Time) error {
+	// A file of an ended period is kept for a grace time: a line read just
+	// before the boundary, written late, still goes to it.
+	if r.f != nil && !now.Before(r.end.Add(lingerFor)) {
+		r.closeFile()
+	}
 	if !now.Before(r.tick) {
 		r.tick = r.pat.Next(now)
-		if r.f != nil && !now.Before(r.end) {
-			r.closeFile()
-		}
 		if !r.pat.Template() {
 			return r.locked(r.activeLock(), func() error { return r.rotateEnded(now) })
 		}

@@ -336,10 +336,20 @@ func TestIdleRelease(t *testing.T) {
 	if err := r.Tick(t1.Add(200 * time.Millisecond)); err != nil {
 		t.Fatalf("Tick after the boundary: %v", err)
 	}
+	// Rotated at once, but kept open a while for lines read before the
+	// boundary and written late: they still go to the old file.
+	wantFile(t, rotated, "a\n")
+	if !heldOpen(t, rotated) {
+		t.Errorf("the old file was closed at once after the boundary")
+	}
+	mustWrite(t, r, "late\n", t1.Add(-time.Millisecond))
+	wantFile(t, rotated, "a\nlate\n")
+	if err := r.Tick(t1.Add(lingerFor)); err != nil {
+		t.Fatalf("Tick after the boundary: %v", err)
+	}
 	if heldOpen(t, rotated) || heldOpen(t, active) {
 		t.Errorf("after Tick past the boundary the file is still open")
 	}
-	wantFile(t, rotated, "a\n")
 	wantDir(t, dir, filepath.Base(rotated))
 	if got, want := r.NextTick(), pat.Next(t1); !got.Equal(want) {
 		t.Errorf("after Tick, NextTick() = %s, want %s", got, want)
@@ -365,11 +375,11 @@ func TestIdleReleaseTemplate(t *testing.T) {
 	if !heldOpen(t, file) {
 		t.Errorf("Tick before the boundary closed %s", file)
 	}
-	if err := r.Tick(t1); err != nil {
+	if err := r.Tick(t1.Add(lingerFor)); err != nil {
 		t.Fatal(err)
 	}
 	if heldOpen(t, file) {
-		t.Errorf("Tick at the boundary left %s open", file)
+		t.Errorf("Tick after the boundary left %s open", file)
 	}
 	wantDir(t, dir, "120000.log")
 }

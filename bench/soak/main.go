@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command soak runs many rotlog pipelines on one target for a while, with
 // per-second rotation, retention, compression and a post-rotate hook that
 // archives every finished file, while it SIGKILLs and restarts pipelines at
