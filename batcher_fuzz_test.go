@@ -64,3 +64,23 @@ func FuzzBatcher(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLastNewline checks lastNewline against bytes.LastIndexByte.
+func FuzzLastNewline(f *testing.F) {
+	f.Add([]byte("a\nb"), uint16(0))
+	f.Add(bytes.Repeat([]byte("x"), 9000), uint16(100))
+	f.Add(bytes.Repeat([]byte("x"), 9000), uint16(8999))
+	f.Fuzz(func(t *testing.T, b []byte, at uint16) {
+		// Long inputs matter: spread b over 10 KiB with one newline at at.
+		big := bytes.Repeat([]byte{'x'}, 10<<10)
+		copy(big, b)
+		if int(at) < len(big) {
+			big[at] = '\n'
+		}
+		for _, in := range [][]byte{b, big} {
+			if got, want := lastNewline(in), bytes.LastIndexByte(in, '\n'); got != want {
+				t.Fatalf("lastNewline = %d, want %d", got, want)
+			}
+		}
+	})
+}

@@ -423,7 +423,7 @@ func (s *source) drain() error {
 func (s *source) consume(k int, now time.Time) error {
 	n, total := s.n, s.n+k
 	// Only the new bytes can hold a newline: the held ones had none.
-	if i := bytes.LastIndexByte(s.buf[n:total], '\n'); i >= 0 {
+	if i := lastNewline(s.buf[n:total]); i >= 0 {
 		end := n + i + 1
 		if total-end < s.a.cfg.maxLine {
 			if err := s.emit(s.buf[:end], s.buf[end:total], now); err != nil {
@@ -444,6 +444,29 @@ func (s *source) consume(k int, now time.Time) error {
 	}
 	s.n = total
 	return nil
+}
+
+// lastNewline is bytes.LastIndexByte(b, '\n'), fast on long stretches
+// without one too: LastIndexByte is a plain loop, IndexByte is vectorised.
+// It looks back over the last 4 KiB, then scans the rest forwards.
+func lastNewline(b []byte) int {
+	const tail = 4 << 10
+	if len(b) <= tail {
+		return bytes.LastIndexByte(b, '\n')
+	}
+	head := len(b) - tail
+	if i := bytes.LastIndexByte(b[head:], '\n'); i >= 0 {
+		return head + i
+	}
+	last := -1
+	for off := 0; ; {
+		i := bytes.IndexByte(b[off:head], '\n')
+		if i < 0 {
+			return last
+		}
+		last = off + i
+		off = last + 1
+	}
 }
 
 // finish writes the held partial line as it is.
