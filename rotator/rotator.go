@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -309,6 +310,15 @@ func (r *Rotator) open(now time.Time) error {
 			if err := r.rotateEnded(now); err != nil {
 				return err
 			}
+			// A line read before a boundary but opened after another
+			// pipeline rotated: its period's file has its rotated name.
+			if late := r.lateFile(path, start); late != "" {
+				f, _, err = r.openExisting(late)
+				if err == nil {
+					path = late
+					return nil
+				}
+			}
 			var created bool
 			f, created, err = r.openAppend(path)
 			if created {
@@ -321,6 +331,46 @@ func (r *Rotator) open(now time.Time) error {
 		return err
 	}
 	return r.adopt(f, path, now)
+}
+
+// lateFile returns, when the active file at path holds a period after the
+// one starting at start, the newest rotated file of that earlier period
+// (its name or last numbered variant), if one is there uncompressed.
+func (r *Rotator) lateFile(path string, start time.Time) string {
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() || !r.periodOf(path, fi).After(start) {
+		return ""
+	}
+	name := r.pat.RotatedName(start)
+	found := ""
+	for i := 0; ; i++ {
+		cand := name
+		if i > 0 {
+			cand = name + "." + strconv.Itoa(i)
+		}
+		if _, err := os.Lstat(cand); err != nil {
+			if compressed(cand) {
+				found = "" // finished; a later variant may still be open
+				continue
+			}
+			return found
+		}
+		found = cand
+	}
+}
+
+// openExisting opens an existing file for appending, as openAppend does,
+// but never creates one.
+func (r *Rotator) openExisting(path string) (*os.File, bool, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := r.share(f, path); err != nil {
+		f.Close()
+		return nil, false, err
+	}
+	return f, false, nil
 }
 
 // warnLinkedDirs reports, once each, the directories of a template's path

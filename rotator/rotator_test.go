@@ -701,3 +701,24 @@ func BenchmarkStartNext(b *testing.B) {
 		})
 	}
 }
+
+// TestLateOpenAfterRotation checks guarantee 3 for a pipeline that opens
+// the target only after a boundary although its line was read before it:
+// another pipeline already rotated the old file and made the next one, so
+// the line goes to the old period's rotated file, not the new one.
+func TestLateOpenAfterRotation(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pat := compile(t, filepath.Join(dir, "app.log"), "S")
+	a, _ := newRot(t, pat)
+	b, _ := newRot(t, pat)
+	late, _ := newRot(t, pat)
+	mustWrite(t, a, "a, period P\n", t0)
+	mustWrite(t, b, "b, period P+1\n", t1)
+	mustWrite(t, late, "late, read in P\n", t1.Add(-time.Millisecond))
+	wantFile(t, pat.RotatedName(pat.Start(t0)), "a, period P\nlate, read in P\n")
+	wantFile(t, filepath.Join(dir, "app.log"), "b, period P+1\n")
+	// Its next line, read in P+1, goes to the new file.
+	mustWrite(t, late, "late, now in P+1\n", t1.Add(time.Millisecond))
+	wantFile(t, filepath.Join(dir, "app.log"), "b, period P+1\nlate, now in P+1\n")
+}
