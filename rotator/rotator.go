@@ -335,7 +335,9 @@ func (r *Rotator) open(now time.Time) error {
 
 // lateFile returns, when the active file at path holds a period after the
 // one starting at start, the newest rotated file of that earlier period
-// (its name or last numbered variant), if one is there uncompressed.
+// (its name or last numbered variant), if one is there uncompressed and
+// still open in some pipeline: just rotated. A finished file (after a
+// clock stepped back, say) is never written again.
 func (r *Rotator) lateFile(path string, start time.Time) string {
 	fi, err := os.Lstat(path)
 	if err != nil || !fi.Mode().IsRegular() || !r.periodOf(path, fi).After(start) {
@@ -353,10 +355,22 @@ func (r *Rotator) lateFile(path string, start time.Time) string {
 				found = "" // finished; a later variant may still be open
 				continue
 			}
-			return found
+			break
 		}
 		found = cand
 	}
+	if found == "" {
+		return ""
+	}
+	f, err := os.OpenFile(found, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if flockFile(f, unix.LOCK_EX|unix.LOCK_NB) == nil {
+		return "" // nobody has it open: finished
+	}
+	return found
 }
 
 // openExisting opens an existing file for appending, as openAppend does,
