@@ -151,7 +151,7 @@ func (r *Rotator) rotateForSize(now time.Time, need int64) error {
 	return r.adopt(f, path, now)
 }
 
-// rotateSize renames a full file: an active file to its period's rotated
+// rotateSize renames a full (or, for Rotate, any) file: an active file to its period's rotated
 // name (the moment of rotation for a Never schedule), a template's file to
 // its first free numbered variant.
 func (r *Rotator) rotateSize(path string, fi fs.FileInfo, now time.Time) error {
@@ -221,15 +221,13 @@ func (r *Rotator) current() bool {
 // Reopen closes the current file; the next Write opens the path again.
 func (r *Rotator) Reopen() { r.closeFile() }
 
-// Rotate renames an active file now, whatever its period, unless it is
-// empty. For a template it only reopens.
+// Rotate renames the current file now, whatever its period, unless it is
+// empty: an active file to its period's rotated name (or the next numbered
+// variant), a template's file to its first free numbered variant.
 func (r *Rotator) Rotate(now time.Time) error {
 	r.closeFile()
-	if r.pat.Template() {
-		return nil
-	}
-	return r.locked(r.activeLock(), func() error {
-		path := r.pat.Path(now)
+	path := r.pat.Path(now)
+	return r.locked(path+".lock", func() error {
 		fi, err := os.Lstat(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
@@ -243,11 +241,7 @@ func (r *Rotator) Rotate(now time.Time) error {
 		if fi.Size() == 0 {
 			return nil
 		}
-		start := r.periodOf(path, fi)
-		if start.IsZero() {
-			start = now
-		}
-		return r.rotate(path, start)
+		return r.rotateSize(path, fi, now)
 	})
 }
 

@@ -178,7 +178,7 @@ func TestRotate(t *testing.T) {
 		wantDir(t, dir, "app.log")
 	})
 
-	t.Run("template only reopens", func(t *testing.T) {
+	t.Run("template goes to a numbered variant", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()
 		pat := compile(t, filepath.Join(dir, "%Y%m%d-%H%M%S.log"), "S")
@@ -188,8 +188,9 @@ func TestRotate(t *testing.T) {
 			t.Fatalf("Rotate: %v", err)
 		}
 		mustWrite(t, r, "b\n", t0.Add(time.Millisecond))
-		wantFile(t, filepath.Join(dir, "20261125-120000.log"), "a\nb\n")
-		wantDir(t, dir, "20261125-120000.log")
+		wantFile(t, filepath.Join(dir, "20261125-120000.log.1"), "a\n")
+		wantFile(t, filepath.Join(dir, "20261125-120000.log"), "b\n")
+		wantDir(t, dir, "20261125-120000.log", "20261125-120000.log.1")
 	})
 }
 
