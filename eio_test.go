@@ -18,8 +18,16 @@ import (
 // faultNode is a loopback file system node whose files fail writes with
 // EIO while fail is set.
 type faultNode struct {
-	fs.LoopbackNode
+	*fs.LoopbackNode
 	fail *atomic.Bool
+}
+
+// WrapChild makes every node below the root a faultNode too.
+func (n *faultNode) WrapChild(ctx context.Context, ops fs.InodeEmbedder) fs.InodeEmbedder {
+	if ln, ok := ops.(*fs.LoopbackNode); ok {
+		return &faultNode{ln, n.fail}
+	}
+	return ops
 }
 
 type faultFile struct {
@@ -62,12 +70,12 @@ func TestWriteEIO(t *testing.T) {
 	t.Parallel()
 	backing, mnt := t.TempDir(), t.TempDir()
 	fail := new(atomic.Bool)
-	root := &fs.LoopbackRoot{Path: backing}
-	root.NewNode = func(r *fs.LoopbackRoot, _ *fs.Inode, _ string, _ *syscall.Stat_t) fs.InodeEmbedder {
-		return &faultNode{LoopbackNode: fs.LoopbackNode{RootData: r}, fail: fail}
+	rn, err := fs.NewLoopbackRoot(backing)
+	if err != nil {
+		t.Fatal(err)
 	}
-	root.RootNode = root.NewNode(root, nil, "", nil)
-	server, err := fs.Mount(mnt, root.RootNode, &fs.Options{MountOptions: fuse.MountOptions{DirectMount: true}})
+	root := &faultNode{rn.(*fs.LoopbackNode), fail}
+	server, err := fs.Mount(mnt, root, &fs.Options{MountOptions: fuse.MountOptions{DirectMount: true}})
 	if err != nil {
 		t.Skipf("cannot mount a FUSE file system here (%v): needs root and /dev/fuse", err)
 	}
