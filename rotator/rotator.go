@@ -3,7 +3,6 @@ package rotator
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -44,14 +43,13 @@ type Rotator struct {
 	cfg Config
 	pat *pattern.Pattern
 
-	f     *os.File  // the file of the current period, nil if none is open
-	name  string    // the path f was opened as
-	start time.Time // period of f
-	end   time.Time // first instant after f's period
-	tick  time.Time // when Tick next has work to do
-	size  int64     // f's size after the last write seen through f (with MaxSize)
-	fd    int       // f's descriptor
-	st    unix.Stat_t
+	f    *os.File  // the file of the current period, nil if none is open
+	name string    // the path f was opened as
+	end  time.Time // first instant after f's period
+	tick time.Time // when Tick next has work to do
+	size int64     // f's size when last looked at
+	fd   int       // f's descriptor
+	st   unix.Stat_t
 
 	warned    map[string]bool // linked directories reported
 	renamed   bool            // a rename under the lock awaits a directory sync
@@ -99,6 +97,8 @@ func (r *Rotator) Write(p []byte, now time.Time) (int, error) {
 		if err := r.open(now); err != nil {
 			return 0, err
 		}
+	} else {
+		r.size = r.st.Size // from removed's fstat: other processes' writes included
 	}
 	if r.cfg.MaxSize > 0 && r.size > 0 && r.size+int64(len(p)) > r.cfg.MaxSize {
 		if err := r.rotateForSize(now, int64(len(p))); err != nil {
@@ -108,11 +108,6 @@ func (r *Rotator) Write(p []byte, now time.Time) (int, error) {
 	n, err := r.f.Write(p)
 	if err == nil && r.cfg.Fsync {
 		err = r.f.Sync()
-	}
-	if err == nil && r.cfg.MaxSize > 0 {
-		// With O_APPEND the offset after a write is the file's size then,
-		// other processes' writes included.
-		r.size, err = r.f.Seek(0, io.SeekCurrent)
 	}
 	if err != nil {
 		r.closeFile()
@@ -404,16 +399,14 @@ func (r *Rotator) warnLinkedDirs(path string) {
 
 // adopt makes f, opened as path, the file of now's period.
 func (r *Rotator) adopt(f *os.File, path string, now time.Time) error {
-	if r.cfg.MaxSize > 0 {
-		fi, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return err
-		}
-		r.size = fi.Size()
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
 	}
+	r.size = fi.Size()
 	r.f, r.name, r.fd = f, path, int(f.Fd())
-	r.start, r.end = r.pat.Start(now), r.pat.Next(now)
+	r.end = r.pat.Next(now)
 	if r.cfg.Symlink != "" {
 		if err := replaceSymlink(path, r.cfg.Symlink); err != nil {
 			r.logf("error: --symlink: %v", err)
