@@ -6,15 +6,52 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
-
-	"github.com/rotlog/rotlog/pattern"
-	"github.com/rotlog/rotlog/rotator"
 )
 
+// pipeline is a rotlog pipeline built for a test as run builds it, from a
+// command line, without signals or sources.
+type pipeline struct {
+	tb testing.TB
+	a  *app
+}
+
+// testPipeline builds the pipeline of rotlog ARGS, with its reports going
+// to the test log; it is closed when the test ends.
+func testPipeline(tb testing.TB, args ...string) pipeline {
+	tb.Helper()
+	o, err := parseArgs(args)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c, err := o.config(time.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a := newApp(c, io.Discard, tbWriter{tb})
+	tb.Cleanup(func() {
+		a.stop()
+		a.out.close()
+	})
+	return pipeline{tb, a}
+}
+
+// batcher returns a batcher of the pipeline, built as for a source.
+func (p pipeline) batcher() *batcher { return p.a.cfg.newBatcher(p.a.out) }
+
+// tbWriter sends rotlog's reports to the test log.
+type tbWriter struct{ tb testing.TB }
+
+func (w tbWriter) Write(p []byte) (int, error) {
+	w.tb.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
 // FuzzBatcher feeds arbitrary bytes, cut into arbitrary reads, through the
-// line batcher (source.consume) to a real file, and checks: bytes out are
+// line batcher to a real file, and checks: bytes out are
 // bytes in; what is held back stays under --max-line (memory is bounded);
 // and after every write the file ends at a line end, unless the line was
 // too long to hold and went out in pieces.
@@ -27,25 +64,18 @@ func FuzzBatcher(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte, seed uint64, maxLine uint8) {
 		ml := int(maxLine%64) + 1
 		path := filepath.Join(t.TempDir(), "app.log")
-		pat, err := pattern.Compile(path, pattern.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a := &app{cfg: &config{maxLine: ml}, stderr: io.Discard, wake: make(chan struct{})}
-		a.rot = rotator.New(rotator.Config{Pattern: pat, LockTimeout: time.Second})
-		defer a.rot.Close()
-		s := &source{a: a, buf: make([]byte, readSize+ml)}
+		b := testPipeline(t, "-p", path, "--max-line", strconv.Itoa(ml)).batcher()
 		rng := rand.New(rand.NewPCG(seed, 0))
 		now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 		for rest := in; len(rest) > 0; {
 			k := min(1+rng.IntN(len(rest)), readSize)
-			copy(s.buf[s.n:], rest[:k])
+			copy(b.space(), rest[:k])
 			rest = rest[k:]
-			if err := s.consume(k, now); err != nil {
+			if err := b.consume(k, now); err != nil {
 				t.Fatal(err)
 			}
-			if s.n >= ml {
-				t.Fatalf("holds %d bytes, --max-line is %d", s.n, ml)
+			if b.n >= ml {
+				t.Fatalf("holds %d bytes, --max-line is %d", b.n, ml)
 			}
 			got, _ := os.ReadFile(path)
 			if !bytes.HasPrefix(in, got) {
@@ -55,7 +85,7 @@ func FuzzBatcher(f *testing.F) {
 				t.Fatalf("a line of %d bytes, under --max-line %d, was cut: file %q", len(got)-last-1, ml, got)
 			}
 		}
-		if err := s.finish(); err != nil {
+		if err := b.finish(now); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := os.ReadFile(path)

@@ -115,7 +115,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.IntVarP(&o.backupCount, "backup-count", "n", 0, "")
 	fs.StringVar(&o.maxAge, "max-age", "", "")
 	fs.StringVarP(&o.compress, "compress", "z", "", "")
-	fs.Lookup("compress").NoOptDefVal = "gzip"
+	fs.Lookup("compress").NoOptDefVal = rotator.DefaultCodec().Name
 	fs.StringVarP(&o.symlink, "symlink", "l", "", "")
 	fs.StringVar(&o.postRotate, "post-rotate", "", "")
 	fs.StringVar(&o.hookTimeout, "post-rotate-timeout", "1m", "")
@@ -167,7 +167,7 @@ func parseArgs(args []string) (*options, error) {
 	// a request for the default.
 	if fs.Changed("when") && o.when == "" {
 		_, _, err := pattern.ParseWhen("")
-		return nil, usageError{err}
+		return nil, patternError(err)
 	}
 	if fs.Changed("start-time") && o.startTime == "" {
 		_, err := parseTime("", time.UTC)
@@ -193,6 +193,22 @@ type config struct {
 	stamp       *stamper      // --timestamp, nil for none
 	keep        rotator.Housekeeping
 	symlink     string
+	fsync       bool // --fsync
+	tee         bool // --tee
+	verbose     bool // -v
+}
+
+// flagOf names the flag that sets each field of pattern.Options.
+var flagOf = map[string]string{"When": "--when", "Interval": "--interval", "Suffix": "--suffix"}
+
+// patternError says what is wrong with a pattern in the words of the
+// command line.
+func patternError(err error) error {
+	var oe *pattern.OptionError
+	if errors.As(err, &oe) {
+		return usagef("%s: %v", flagOf[oe.Field], oe.Err)
+	}
+	return usageError{err}
 }
 
 // maxInterval bounds --interval, far beyond use, so period arithmetic
@@ -207,7 +223,7 @@ const maxOffset = 290 * 365 * 24 * time.Hour
 const defaultStampFlag = "rfc3339"
 
 func (o *options) config(realNow time.Time) (*config, error) {
-	c := &config{loc: time.Local}
+	c := &config{loc: time.Local, fsync: o.fsync, tee: o.tee, verbose: o.verbose}
 	if o.path == "" {
 		return nil, usagef("missing --path")
 	}
@@ -231,7 +247,7 @@ func (o *options) config(realNow time.Time) (*config, error) {
 		When: o.when, Interval: o.interval, Suffix: o.suffix, Location: c.loc,
 	})
 	if err != nil {
-		return nil, usageError{err}
+		return nil, patternError(err)
 	}
 	m, err := strconv.ParseUint(o.mode, 8, 32)
 	if err != nil || m > 0o777 {
@@ -264,11 +280,10 @@ func (o *options) config(realNow time.Time) (*config, error) {
 			return nil, usagef("--max-age: %q is not a positive duration like 36h, 7d or 4w", o.maxAge)
 		}
 	}
-	switch o.compress {
-	case "", "gzip", "zstd":
-		c.keep.Codec = o.compress
-	default:
-		return nil, usagef("--compress: unknown codec %q (want gzip or zstd)", o.compress)
+	if o.compress != "" {
+		if c.keep.Codec = rotator.LookupCodec(o.compress); c.keep.Codec == nil {
+			return nil, usagef("--compress: unknown codec %q (want %s)", o.compress, strings.Join(rotator.CodecNames(), " or "))
+		}
 	}
 	if c.keep.HookTimeout, err = parseDuration(o.hookTimeout); err != nil || c.keep.HookTimeout <= 0 {
 		return nil, usagef("--post-rotate-timeout: %q is not a positive duration", o.hookTimeout)

@@ -130,7 +130,13 @@ func TestHousekeepingManyPipelines(t *testing.T) {
 			}
 			// The lines left are whole, once each, in order per pipeline.
 			seen := map[[2]int]bool{}
-			for _, name := range append(left, "app.log") {
+			names := left
+			if exists(filepath.Join(dir, "app.log")) {
+				// Missing when the last boundary came after the last line:
+				// a pipeline still running rotated it, and no line followed.
+				names = append(names, "app.log")
+			}
+			for _, name := range names {
 				for _, l := range strings.SplitAfter(string(readMaybeCompressed(t, filepath.Join(dir, name))), "\n") {
 					if l == "" {
 						continue

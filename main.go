@@ -14,7 +14,6 @@ import (
 	_ "time/tzdata" // zones work without the system's zone files
 
 	"github.com/rotlog/rotlog/pattern"
-	"github.com/rotlog/rotlog/rotator"
 )
 
 // version, commit and date are set with -ldflags "-X main.version=...
@@ -52,29 +51,12 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		dryRun(stdout, c.pat, time.Now().Add(c.offset))
 		return 0
 	}
-	a := &app{cfg: c, stderr: stderr, verbose: o.verbose, wake: make(chan struct{})}
-	if o.tee {
-		a.tee = stdout
-	}
-	a.keeper = rotator.NewKeeper(c.pat, c.keep, a.warnf, a.verbosef)
-	a.rot = rotator.New(rotator.Config{
-		Pattern:     c.pat,
-		Mode:        os.FileMode(c.mode),
-		Fsync:       o.fsync,
-		LockTimeout: c.lockTimeout,
-		MaxSize:     c.maxSize,
-		Symlink:     c.symlink,
-		MarkHook:    c.keep.PostRotate != "",
-		Logf:        a.warnf,
-		Verbosef:    a.verbosef,
-		Stop:        a.wake,
-		Locked:      lockedHook,
-	})
-	if err := a.rot.CheckSettings(); err != nil {
+	a := newApp(c, stdout, stderr)
+	if err := a.out.rot.CheckSettings(); err != nil {
 		return fail(stderr, usageError{err})
 	}
 	if len(o.args) == 0 {
-		if err := a.serve([]*source{a.newSource(stdin, o.tee)}, nil); err != nil {
+		if err := a.serve([]*source{a.source(stdin)}, nil); err != nil {
 			return fail(stderr, err)
 		}
 		return 0
@@ -84,7 +66,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rotlog: error: %v\n", err)
 		return 127
 	}
-	sources := []*source{a.newSource(pipes[0], o.tee), a.newSource(pipes[1], o.tee)}
+	sources := []*source{a.source(pipes[0]), a.source(pipes[1])}
 	err = a.serve(sources, kid)
 	for _, p := range pipes {
 		p.Close()

@@ -3,15 +3,11 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/rotlog/rotlog/pattern"
-	"github.com/rotlog/rotlog/rotator"
 )
 
 // benchLines returns about size bytes of access-log-like lines of 60 to 300
@@ -37,29 +33,8 @@ func benchLines(size int, longEvery int, seed uint64) ([]byte, int) {
 	return b, lines
 }
 
-// benchSource is a source writing to an active file in a temporary
-// directory, as rotlog -p DIR/app.log -when H, for the hot path: read
-// buffer in, one write per batch of whole lines out.
-func benchSource(b *testing.B, stamp bool) (*source, string) {
-	b.Helper()
-	path := filepath.Join(b.TempDir(), "app.log")
-	pat, err := pattern.Compile(path, pattern.Options{When: "H", Location: time.UTC})
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg := &config{pat: pat, loc: time.UTC, maxLine: 1 << 20}
-	if stamp {
-		if cfg.stamp, err = newStamper("", time.UTC); err != nil {
-			b.Fatal(err)
-		}
-	}
-	a := &app{cfg: cfg, stderr: io.Discard, wake: make(chan struct{})}
-	a.rot = rotator.New(rotator.Config{Pattern: pat, LockTimeout: 10 * time.Second})
-	b.Cleanup(func() { a.rot.Close() })
-	return &source{a: a, buf: make([]byte, readSize+cfg.maxLine)}, path
-}
-
-// BenchmarkConsume measures source.consume, the batcher: an op is one read
+// BenchmarkConsume measures the batcher of rotlog -p DIR/app.log -when H
+// (with -t for timestamp), built as run builds it: an op is one read
 // of up to readSize bytes (cut at arbitrary points, as a pipe gives them)
 // split at its last newline and written with one write(2) to a real file
 // (truncated now and then, outside the timer). The goal is 0 allocs/op,
@@ -84,7 +59,12 @@ func BenchmarkConsume(b *testing.B) {
 			} else {
 				input, lines = benchLines(8<<20, bc.longEvery, 1)
 			}
-			s, path := benchSource(b, bc.stamp)
+			path := filepath.Join(b.TempDir(), "app.log")
+			args := []string{"-p", path, "-when", "H", "--utc"}
+			if bc.stamp {
+				args = append(args, "-t")
+			}
+			s := testPipeline(b, args...).batcher()
 			now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 			// Reads as a pipe gives them: readSize, but not on line ends.
 			off := 0
@@ -92,13 +72,17 @@ func BenchmarkConsume(b *testing.B) {
 				if off+readSize > len(input) {
 					off = 0
 				}
-				k := copy(s.buf[s.n:s.n+readSize], input[off:off+readSize])
+				k := copy(s.space(), input[off:off+readSize])
 				off += k
 				return k
 			}
 			// The first write opens the file: not the hot path.
 			if err := s.consume(next(), now); err != nil {
 				b.Fatal(err)
+			}
+			// Measure what was asked for: stamped lines are stamped.
+			if head, err := os.ReadFile(path); !bc.nonl && (err != nil || bytes.HasPrefix(head, []byte("2026-11-25T12:00:00.000Z ")) != bc.stamp) {
+				b.Fatalf("with stamp %v, the file begins %.40q (%v)", bc.stamp, head, err)
 			}
 			b.SetBytes(readSize)
 			b.ReportAllocs()

@@ -31,6 +31,13 @@ func newStamper(format string, loc *time.Location) (*stamper, error) {
 	return s, nil
 }
 
+// clone returns a stamper with the same format and a cache of its own.
+func (s *stamper) clone() *stamper {
+	c := *s
+	c.txt = nil
+	return &c
+}
+
 func (s *stamper) text(now time.Time) []byte {
 	if s.txt != nil && now.Equal(s.at) {
 		return s.txt

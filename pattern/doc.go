@@ -28,9 +28,10 @@
 //
 // A Pattern recognises exactly the names it produces: Match accepts a path
 // only if it has the shape of an expansion (plus an optional numbered variant
-// ".N" and compression extension ".gz" or ".zst") and, where the conversions
+// ".N") and, where the conversions
 // determine an instant, expanding that instant again gives the same text.
 //
 // Patterns and Schedules are immutable after Compile and safe for concurrent
-// use. The package does no I/O.
+// use. The package does no I/O, and knows nothing of compression: a caller
+// strips a compressed file's extension before Match.
 package pattern

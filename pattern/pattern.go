@@ -347,11 +347,21 @@ const maxPeriodDays = 3660
 
 // Options configure Compile. The zero value gives the defaults of the spec.
 type Options struct {
-	When     string         // --when; "" means the finest unit of a template, never for an active file
-	Interval int            // --interval; 0 means 1
-	Suffix   string         // --suffix; "" means the default for the unit
+	When     string         // the unit (see ParseWhen); "" means the finest unit of a template, never for an active file
+	Interval int            // units per period; 0 means 1
+	Suffix   string         // strftime suffix of rotated active files; "" means the default for the unit
 	Location *time.Location // nil means time.Local
 }
+
+// An OptionError is a bad value of one field of Options. Its message says
+// what is wrong with the value without naming the field; Field names it.
+type OptionError struct {
+	Field string // "When", "Interval" or "Suffix"
+	Err   error
+}
+
+func (e *OptionError) Error() string { return strings.ToLower(e.Field) + ": " + e.Err.Error() }
+func (e *OptionError) Unwrap() error { return e.Err }
 
 // Pattern is a compiled target.
 type Pattern struct {
@@ -365,7 +375,7 @@ type Pattern struct {
 }
 
 // DefaultSuffix returns the rotated-name suffix used for a unit when
-// --suffix is not given.
+// no suffix is given.
 func DefaultSuffix(u Unit) string {
 	switch u {
 	case Minute:
@@ -409,7 +419,7 @@ func Compile(p string, opt Options) (*Pattern, error) {
 	}
 	pt.Interval = opt.Interval
 	if opt.Interval < 0 {
-		return nil, fmt.Errorf("interval %d is not positive", opt.Interval)
+		return nil, &OptionError{Field: "Interval", Err: fmt.Errorf("%d is not positive", opt.Interval)}
 	}
 	if opt.Interval == 0 {
 		pt.Interval = 1
@@ -430,31 +440,32 @@ func Compile(p string, opt Options) (*Pattern, error) {
 	}
 	if days := map[Unit]int{Day: 1, Week: 7, Month: 31, Year: 366}[pt.Unit] * pt.Interval; days > maxPeriodDays {
 		// Start and Next walk at most maxTransitions zone changes.
-		return nil, fmt.Errorf("--interval %d: a period of over 10 years is not supported", pt.Interval)
+		return nil, &OptionError{Field: "Interval", Err: fmt.Errorf("%d units make a period of over 10 years, which is not supported", pt.Interval)}
 	}
 	if pt.template {
 		if opt.Suffix != "" {
-			return nil, errors.New("--suffix applies only to an active-file target (a path without % conversions)")
+			return nil, &OptionError{Field: "Suffix", Err: errors.New("only an active-file target (a path without % conversions) has one")}
 		}
-		pt.matchRe, err = regexp.Compile(`^` + pf.re + `(?:\.(\d+))?(?:\.(gz|zst))?$`)
+		pt.matchRe, err = regexp.Compile(`^` + pf.re + `(?:\.(\d+))?$`)
 	} else {
 		s := opt.Suffix
 		if s == "" {
 			s = DefaultSuffix(pt.Unit)
 		}
+		bad := func(err error) error { return &OptionError{Field: "Suffix", Err: err} }
 		if strings.Contains(s, "/") {
-			return nil, fmt.Errorf("suffix %q must not contain /", s)
+			return nil, bad(fmt.Errorf("%q must not contain /", s))
 		}
 		if pt.suffix, err = compileFormat(s); err != nil {
-			return nil, fmt.Errorf("suffix %q: %w", s, err)
+			return nil, bad(fmt.Errorf("%q: %w", s, err))
 		}
 		if strings.Contains(pt.suffix.expand(time.Unix(0, 0).UTC()), "/") {
-			return nil, fmt.Errorf("suffix %q expands to a name with / (as %%D and %%x do)", s)
+			return nil, bad(fmt.Errorf("%q expands to a name with / (as %%D and %%x do)", s))
 		}
 		if !pt.suffix.timed {
-			return nil, fmt.Errorf("suffix %q has no time conversion", s)
+			return nil, bad(fmt.Errorf("%q has no time conversion", s))
 		}
-		pt.matchRe, err = regexp.Compile(`^` + regexp.QuoteMeta(filepath.Base(pt.active)) + `\.` + pt.suffix.re + `(?:\.(\d+))?(?:\.(gz|zst))?$`)
+		pt.matchRe, err = regexp.Compile(`^` + regexp.QuoteMeta(filepath.Base(pt.active)) + `\.` + pt.suffix.re + `(?:\.(\d+))?$`)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("path %q: %w", p, err)
@@ -493,9 +504,8 @@ func (p *Pattern) RotatedName(start time.Time) string {
 
 // Match describes a file recognised as a rotated file of the target.
 type Match struct {
-	Time  time.Time // the instant in the name (the earlier of two with one name); zero when the name cannot determine one
-	Seq   int       // numbered variant, 0 for none
-	Codec string    // "gz", "zst" or ""
+	Time time.Time // the instant in the name (the earlier of two with one name); zero when the name cannot determine one
+	Seq  int       // numbered variant, 0 for none
 }
 
 // Match reports whether path names a rotated file of this target (for a
@@ -516,12 +526,9 @@ func (p *Pattern) Match(path string) (Match, bool) {
 	if m == nil {
 		return Match{}, false
 	}
-	groups := m[1 : len(m)-2]
-	seqText, codec := m[len(m)-2], m[len(m)-1]
-	text := subject[:len(subject)-len(codec)]
-	if codec != "" {
-		text = text[:len(text)-1]
-	}
+	groups := m[1 : len(m)-1]
+	seqText := m[len(m)-1]
+	text := subject
 	var mt Match
 	if seqText != "" {
 		if len(seqText) > 1 && seqText[0] == '0' {
@@ -542,7 +549,6 @@ func (p *Pattern) Match(path string) (Match, bool) {
 	if known {
 		mt.Time = t
 	}
-	mt.Codec = codec
 	return mt, true
 }
 

@@ -42,7 +42,7 @@ func (u Unit) finer(v Unit) bool {
 // EndOfTime is the boundary after which a Never schedule would rotate.
 var EndOfTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 
-// ParseWhen reads a --when value: S, M, H, D, midnight, W0..W6 (0 = Monday),
+// ParseWhen reads a unit: S, M, H, D, midnight, W0..W6 (0 = Monday),
 // month, year or never, in any case, or the words second, minute, hour, day
 // and week (= W0). For a weekly unit it also returns the weekday the week
 // starts on.
@@ -69,7 +69,7 @@ func ParseWhen(s string) (Unit, time.Weekday, error) {
 			return Week, time.Weekday((w[1] - '0' + 1) % 7), nil
 		}
 	}
-	return 0, 0, fmt.Errorf("unknown --when %q (want S, M, H, D, midnight, W0..W6, month, year or never)", s)
+	return 0, 0, &OptionError{Field: "When", Err: fmt.Errorf("unknown unit %q (want S, M, H, D, midnight, W0..W6, month, year or never)", s)}
 }
 
 // A Schedule cuts time into periods of Interval units in Location.

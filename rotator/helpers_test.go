@@ -1,6 +1,7 @@
 package rotator
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -22,6 +23,9 @@ var (
 	t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	t1 = t0.Add(time.Second)
 )
+
+// bg is the context of calls no test stops.
+var bg = context.Background()
 
 // compile compiles a target in UTC.
 func compile(tb testing.TB, path, when string) *pattern.Pattern {
@@ -76,7 +80,7 @@ func newRot(tb testing.TB, pat *pattern.Pattern, edit ...func(*Config)) (*Rotato
 
 func mustWrite(tb testing.TB, r *Rotator, s string, now time.Time) {
 	tb.Helper()
-	n, err := r.Write([]byte(s), now)
+	n, err := r.Write(bg, []byte(s), now)
 	if err != nil || n != len(s) {
 		tb.Fatalf("Write(%q, %s) = %d, %v; want %d, nil", s, now.Format(time.RFC3339Nano), n, err, len(s))
 	}

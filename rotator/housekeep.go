@@ -16,8 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sys/unix"
 
 	"github.com/rotlog/rotlog/pattern"
@@ -28,26 +26,10 @@ import (
 type Housekeeping struct {
 	BackupCount int           // keep at most this many rotated files; 0 keeps all
 	MaxAge      time.Duration // remove rotated files whose period ended longer ago; 0 keeps all
-	Codec       string        // "gzip", "zstd", or "" for none
+	Codec       *Codec        // compress rotated files; nil for none
 	PostRotate  string        // shell command run with a finished file's path appended; "" for none
 	HookTimeout time.Duration // a hook running longer is killed
 }
-
-// Extension returns the file name extension of a codec.
-func Extension(codec string) string {
-	switch codec {
-	case "gzip":
-		return ".gz"
-	case "zstd":
-		return ".zst"
-	}
-	return ""
-}
-
-// hookAttr marks, on a file rotlog created with a post-rotate hook
-// configured, whether the hook is still to run ("pending") or was run
-// ("done"); the mark moves to the compressed file.
-const hookAttr = "user.rotlog.hook"
 
 // Keeper does the housekeeping of one target. Every pipeline of a target
 // may run one: a file is compressed, hooked or removed only by the process
@@ -76,26 +58,28 @@ func NewKeeper(pat *pattern.Pattern, hk Housekeeping, logf, verbosef func(string
 
 // Active reports whether there is any housekeeping to do.
 func (k *Keeper) Active() bool {
-	return k.hk.BackupCount > 0 || k.hk.MaxAge > 0 || k.hk.Codec != "" || k.hk.PostRotate != ""
+	return k.hk.BackupCount > 0 || k.hk.MaxAge > 0 || k.hk.Codec != nil || k.hk.PostRotate != ""
 }
 
 // rotated is one rotated file of the target.
 type rotated struct {
-	path string
-	stem string // path without the compression extension
-	m    pattern.Match
-	mod  time.Time
+	path  string
+	stem  string // path without the compression extension
+	codec *Codec // the file's compression, or nil
+	m     pattern.Match
+	mod   time.Time
 }
 
 // Pass compresses the rotated files that nobody writes any more, runs the
 // post-rotate hook for each finished one, removes leftovers of interrupted
 // compressions and applies retention. It reports whether something had to
 // be left for a later pass because a pipeline still has the file open.
+// When ctx is done it stops compressing and starts no hook.
 func (k *Keeper) Pass(ctx context.Context, now time.Time) (again bool) {
 	files := k.list(now)
-	if k.hk.Codec != "" {
+	if k.hk.Codec != nil {
 		for i, f := range files {
-			if f.m.Codec != "" || ctx.Err() != nil {
+			if f.codec != nil || ctx.Err() != nil {
 				continue
 			}
 			out, busy, err := k.compress(ctx, f.path)
@@ -104,13 +88,13 @@ func (k *Keeper) Pass(ctx context.Context, now time.Time) (again bool) {
 				k.logf("error: compress %s: %v", f.path, err)
 			}
 			if out != "" {
-				files[i].path, files[i].m.Codec = out, strings.TrimPrefix(filepath.Ext(out), ".")
+				files[i].path, files[i].codec = out, k.hk.Codec
 			}
 		}
 	}
 	if k.hk.PostRotate != "" {
 		for _, f := range files {
-			if k.hk.Codec != "" && f.m.Codec == "" {
+			if k.hk.Codec != nil && f.codec == nil {
 				continue // still to be compressed
 			}
 			if ctx.Err() == nil {
@@ -147,19 +131,19 @@ func (k *Keeper) list(now time.Time) []rotated {
 			return nil
 		}
 		path := prefix + rel
-		if strings.HasSuffix(path, ".tmp") {
+		if final, ok := strings.CutSuffix(path, tempSuffix); ok {
 			// A compression's: while its original exists, the compressor of
 			// that original removes it (see compress); once the original is
 			// gone, nobody can be compressing it.
-			final := strings.TrimSuffix(path, ".tmp")
-			if m, ok := k.pat.Match(final); ok && m.Codec != "" {
-				if _, err := os.Lstat(strings.TrimSuffix(final, "."+m.Codec)); errors.Is(err, fs.ErrNotExist) {
+			if orig, c := splitCodec(final); c != nil {
+				if _, ok := k.pat.Match(orig); ok && !exists(orig) {
 					k.cleanTemp(path)
 				}
 			}
 			return nil
 		}
-		m, ok := k.pat.Match(path)
+		stem, codec := splitCodec(path)
+		m, ok := k.pat.Match(stem)
 		if !ok || path == current {
 			return nil
 		}
@@ -170,11 +154,7 @@ func (k *Keeper) list(now time.Time) []rotated {
 		if err != nil {
 			return nil
 		}
-		stem := path
-		if m.Codec != "" {
-			stem = strings.TrimSuffix(path, "."+m.Codec)
-		}
-		out = append(out, rotated{path: path, stem: stem, m: m, mod: fi.ModTime()})
+		out = append(out, rotated{path: path, stem: stem, codec: codec, m: m, mod: fi.ModTime()})
 		return nil
 	})
 	return out
@@ -236,7 +216,7 @@ func (k *Keeper) compress(ctx context.Context, path string) (out string, busy bo
 	if err != nil {
 		return "", false, err
 	}
-	final := path + Extension(k.hk.Codec)
+	final := path + k.hk.Codec.Ext
 	if _, err := os.Lstat(final); err == nil {
 		if string(getAttr(final, sourceAttr)) == identity(fi) {
 			// A compression of this very file finished but was killed
@@ -246,12 +226,14 @@ func (k *Keeper) compress(ctx context.Context, path string) (out string, busy bo
 		// Another file's: path was made again with a name already used
 		// (a name that repeats, a clock stepped back). Move it aside.
 		name, err := rotateTo(path, path, 1)
-		if err == nil {
-			k.verbosef("renamed %s to %s: %s exists", path, name, final)
+		if err != nil {
+			return "", false, err
 		}
-		return "", true, err
+		k.verbosef("renamed %s to %s: %s exists", path, name, final)
+		in.Close() // its flock would keep the compression of name off
+		return k.compress(ctx, name)
 	}
-	tmp := final + ".tmp"
+	tmp := final + tempSuffix
 	os.Remove(tmp) // a leftover: no compression of path runs but ours
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, fi.Mode().Perm())
 	if err != nil {
@@ -281,7 +263,7 @@ func (k *Keeper) compress(ctx context.Context, path string) (out string, busy bo
 }
 
 // encode compresses in into f, at low CPU priority, and syncs f.
-func encode(f *os.File, in io.Reader, codec string) error {
+func encode(f *os.File, in io.Reader, codec *Codec) error {
 	errc := make(chan error, 1)
 	go func() {
 		// A thread of its own at nice 10, so that writing logs comes
@@ -293,16 +275,9 @@ func encode(f *os.File, in io.Reader, codec string) error {
 	return <-errc
 }
 
-func encodeNow(f *os.File, in io.Reader, codec string) error {
+func encodeNow(f *os.File, in io.Reader, codec *Codec) error {
 	w := bufio.NewWriterSize(f, 256<<10)
-	var enc io.WriteCloser
-	var err error
-	switch codec {
-	case "zstd":
-		enc, err = zstd.NewWriter(w, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
-	default:
-		enc, err = gzip.NewWriterLevel(w, gzip.DefaultCompression)
-	}
+	enc, err := codec.newWriter(w)
 	if err != nil {
 		return err
 	}
@@ -318,13 +293,11 @@ func encodeNow(f *os.File, in io.Reader, codec string) error {
 	return f.Sync()
 }
 
-// sourceAttr records on a compressed file which file it was made from.
-const sourceAttr = "user.rotlog.source"
-
-// identity names a file's inode and size, to know it again.
+// identity names a file's inode, size and last modification, to know it
+// again: an inode number alone is reused once the file is removed.
 func identity(fi fs.FileInfo) string {
 	st := fi.Sys().(*syscall.Stat_t)
-	return fmt.Sprintf("%d:%d:%d", st.Dev, st.Ino, fi.Size())
+	return fmt.Sprintf("%d:%d:%d:%d", st.Dev, st.Ino, fi.Size(), fi.ModTime().UnixNano())
 }
 
 // ctxReader stops reading once its context is done.
@@ -343,18 +316,18 @@ func (c ctxReader) Read(p []byte) (int, error) {
 // hook runs the post-rotate command for a finished file whose mark says
 // it is pending, marking it done first, so that it runs at most once.
 func (k *Keeper) hook(path string) (busy bool) {
-	if string(getAttr(path, hookAttr)) != "pending" {
+	if string(getAttr(path, hookAttr)) != hookPending {
 		return false
 	}
 	f, busy, _ := lockFile(path)
 	if f == nil {
 		return busy
 	}
-	if string(getAttr(path, hookAttr)) != "pending" {
+	if string(getAttr(path, hookAttr)) != hookPending {
 		f.Close()
 		return false
 	}
-	setAttr(f, hookAttr, []byte("done"))
+	setAttr(f, hookAttr, []byte(hookDone))
 	f.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), k.hk.HookTimeout)
 	defer cancel()
@@ -367,11 +340,11 @@ func (k *Keeper) hook(path string) (busy bool) {
 	err := cmd.Run()
 	switch {
 	case ctx.Err() != nil:
-		k.logf("error: --post-rotate for %s was killed after %s", path, k.hk.HookTimeout)
+		k.logf("error: post-rotate command for %s was killed after %s", path, k.hk.HookTimeout)
 	case err != nil:
-		k.logf("error: --post-rotate for %s: %v: %s", path, err, strings.TrimSpace(out.String()))
+		k.logf("error: post-rotate command for %s: %v: %s", path, err, strings.TrimSpace(out.String()))
 	default:
-		k.verbosef("--post-rotate for %s done", path)
+		k.verbosef("post-rotate command for %s done", path)
 	}
 	return false
 }
@@ -411,7 +384,7 @@ func (k *Keeper) retain(files []rotated, now time.Time) (again bool) {
 			continue
 		}
 		for _, g := range stems[f.stem] {
-			if k.hk.PostRotate != "" && string(getAttr(g.path, hookAttr)) == "pending" {
+			if k.hk.PostRotate != "" && string(getAttr(g.path, hookAttr)) == hookPending {
 				again = true // its hook comes first
 				continue
 			}

@@ -1,6 +1,7 @@
 package rotator
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -19,26 +20,43 @@ const (
 	lockPollMax = 5 * time.Millisecond
 )
 
-// ErrStopped is returned by calls that gave up waiting for a lock because
-// Config.Stop was closed.
+// ErrStopped is returned, wrapped, by calls that gave up waiting for a
+// lock because their context was done.
 var ErrStopped = errors.New("stopped while waiting for the lock")
 
-// lock takes the O_EXCL lock file at path and returns the function that
-// releases it. It waits while another process holds the lock, and breaks
-// the lock if it is older than r.cfg.LockTimeout and its owner is gone.
-func (r *Rotator) lock(path string) (unlock func(), err error) {
+// A Lock is the rotation lock of a target: the file Path, created with
+// O_EXCL and holding an flock(2) for as long as it exists, its text naming
+// the owner's host, PID and creation time. A Lock value holds no state
+// between calls and may be used by several goroutines; each Acquire that
+// succeeds must be followed by one call of its unlock function.
+type Lock struct {
+	Path    string
+	Timeout time.Duration                    // a lock older than this whose owner is gone is broken
+	Logf    func(format string, args ...any) // a broken stale lock, a long wait; may be nil
+}
+
+func (l *Lock) logf(format string, args ...any) {
+	if l.Logf != nil {
+		l.Logf(format, args...)
+	}
+}
+
+// Acquire takes the lock and returns the function that releases it. It
+// waits while another process holds the lock, breaking it once it is older
+// than Timeout and its owner is gone, until ctx is done: then it returns an
+// error wrapping ErrStopped.
+func (l *Lock) Acquire(ctx context.Context) (unlock func(), err error) {
+	path := l.Path
 	delay := lockPollMin
 	began := time.Now()
-	stop := r.cfg.Stop
-	var deadline time.Time
 	warned := false
 	for {
 		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
 		if err == nil {
 			// A fresh file: nobody else can hold its flock yet, and no
-			// breaker looks at a lock younger than LockTimeout.
+			// breaker looks at a lock younger than Timeout.
 			if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-				// A breaker holds it: we stalled past LockTimeout between
+				// A breaker holds it: we stalled past Timeout between
 				// create and flock. The name is not ours any more.
 				unix.Close(fd)
 				continue
@@ -61,34 +79,28 @@ func (r *Rotator) lock(path string) (unlock func(), err error) {
 		if !errors.Is(err, unix.EEXIST) {
 			return nil, &os.PathError{Op: "lock", Path: path, Err: err}
 		}
-		r.breakStale(path)
-		if !warned && time.Since(began) > r.cfg.LockTimeout {
+		l.breakStale()
+		if !warned && time.Since(began) > l.Timeout {
 			warned = true
-			r.logf("waiting for lock %s held by %s", path, describeLockPath(path))
+			l.logf("waiting for lock %s held by %s", path, describeLockPath(path))
 		}
+		t := time.NewTimer(delay/2 + rand.N(delay))
 		select {
-		case <-time.After(delay/2 + rand.N(delay)):
-		case <-stop:
-			if !r.writing {
-				return nil, ErrStopped
-			}
-			// Data read must be written: wait on, for as long as a
-			// dead owner's lock takes to become breakable.
-			stop = nil
-			deadline = time.Now().Add(r.cfg.LockTimeout + time.Second)
-		}
-		if !deadline.IsZero() && time.Now().After(deadline) {
-			return nil, ErrStopped
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("%s: %w", path, ErrStopped)
 		}
 		delay = min(2*delay, lockPollMax)
 	}
 }
 
-// breakStale removes the lock at path if it is older than LockTimeout and
-// nobody holds its flock, so its owner has exited or was killed.
-func (r *Rotator) breakStale(path string) {
+// breakStale removes the lock if it is older than Timeout and nobody holds
+// its flock, so its owner has exited or was killed.
+func (l *Lock) breakStale() {
+	path := l.Path
 	fi, err := os.Lstat(path)
-	if err != nil || time.Since(fi.ModTime()) < r.cfg.LockTimeout {
+	if err != nil || time.Since(fi.ModTime()) < l.Timeout {
 		return
 	}
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
@@ -100,7 +112,7 @@ func (r *Rotator) breakStale(path string) {
 	// have been released and a fresh one created, not yet flocked.
 	var held, named unix.Stat_t
 	if unix.Fstat(fd, &held) != nil ||
-		time.Since(time.Unix(held.Mtim.Unix())) < r.cfg.LockTimeout {
+		time.Since(time.Unix(held.Mtim.Unix())) < l.Timeout {
 		return
 	}
 	if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil {
@@ -114,7 +126,7 @@ func (r *Rotator) breakStale(path string) {
 	}
 	desc := describeLock(fd)
 	if unix.Unlink(path) == nil {
-		r.logf("broke stale lock %s held by %s", path, desc)
+		l.logf("broke stale lock %s held by %s", path, desc)
 	}
 }
 

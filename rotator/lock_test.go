@@ -17,14 +17,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// lockRot returns a Rotator for an active target in a fresh directory, the
-// path of its lock and its log.
-func lockRot(t *testing.T, timeout time.Duration) (*Rotator, string, *logRec) {
+// newLock returns a Lock in a fresh directory, its path and its log.
+func newLock(t *testing.T, timeout time.Duration) (*Lock, string, *logRec) {
 	t.Helper()
-	dir := t.TempDir()
-	pat := compile(t, filepath.Join(dir, "app.log"), "S")
-	r, lr := newRot(t, pat, func(c *Config) { c.LockTimeout = timeout })
-	return r, pat.Path(time.Time{}) + ".lock", lr
+	lr := &logRec{}
+	path := filepath.Join(t.TempDir(), "app.log.lock")
+	return &Lock{Path: path, Timeout: timeout, Logf: lr.logf}, path, lr
 }
 
 // holdLock plays a live owner: it creates the lock file and holds its flock
@@ -85,11 +83,11 @@ func inode(t *testing.T, path string) uint64 {
 func TestLockLiveOwner(t *testing.T) {
 	t.Parallel()
 	const timeout = 50 * time.Millisecond
-	r, path, lr := lockRot(t, timeout)
+	l, path, lr := newLock(t, timeout)
 	release := holdLock(t, path, time.Now().Add(-24*time.Hour))
 	ino := inode(t, path)
 
-	r.breakStale(path)
+	l.breakStale()
 	if got := inode(t, path); got != ino {
 		t.Fatalf("breakStale replaced a lock held by a live owner")
 	}
@@ -100,7 +98,7 @@ func TestLockLiveOwner(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		unlock, err := r.lock(path)
+		unlock, err := l.Acquire(bg)
 		done <- result{unlock, err}
 	}()
 	select {
@@ -161,10 +159,10 @@ func TestLockStale(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r, path, lr := lockRot(t, 100*time.Millisecond)
+			l, path, lr := newLock(t, 100*time.Millisecond)
 			plantStale(t, path, tt.content)
 
-			unlock, err := r.lock(path)
+			unlock, err := l.Acquire(bg)
 			if err != nil {
 				t.Fatalf("lock() over a stale lock: %v", err)
 			}
@@ -185,12 +183,12 @@ func TestLockStale(t *testing.T) {
 func TestLockYoung(t *testing.T) {
 	t.Parallel()
 	const timeout = 100 * time.Millisecond
-	r, path, lr := lockRot(t, timeout)
+	l, path, lr := newLock(t, timeout)
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ino := inode(t, path)
-	r.breakStale(path)
+	l.breakStale()
 	if got := inode(t, path); got != ino {
 		t.Fatal("breakStale removed a lock younger than LockTimeout")
 	}
@@ -200,7 +198,7 @@ func TestLockYoung(t *testing.T) {
 
 	// Once it is older than LockTimeout (real clock), it is broken.
 	time.Sleep(timeout + 20*time.Millisecond)
-	r.breakStale(path)
+	l.breakStale()
 	wantNoFile(t, path)
 	if m := lr.matching("broke stale lock"); len(m) != 1 {
 		t.Errorf("log %q, want one \"broke stale lock\"", lr.matching(""))
@@ -211,9 +209,9 @@ func TestLockYoung(t *testing.T) {
 // that the lock can be taken again at once.
 func TestUnlockRemoves(t *testing.T) {
 	t.Parallel()
-	r, path, lr := lockRot(t, time.Hour)
+	l, path, lr := newLock(t, time.Hour)
 	for range 3 {
-		unlock, err := r.lock(path)
+		unlock, err := l.Acquire(bg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,8 +223,8 @@ func TestUnlockRemoves(t *testing.T) {
 			t.Fatal("the lock file is still there after unlock") // and lock() would wait for it
 		}
 	}
-	if err := r.locked(r.activeLock(), func() error { return nil }); err != nil {
-		t.Fatal(err)
+	if _, err := os.Lstat(path); err == nil {
+		t.Fatal("the lock file is still there after the last unlock")
 	}
 	wantNoFile(t, path)
 	if m := lr.matching(""); len(m) != 0 {
@@ -279,11 +277,11 @@ func TestLockStress(t *testing.T) {
 		for g, r := range rots {
 			wg.Go(func() {
 				line := fmt.Sprintf("g%02d r%02d\n", g, k)
-				if n, err := r.Write([]byte(line), now); err != nil || n != len(line) {
+				if n, err := r.Write(bg, []byte(line), now); err != nil || n != len(line) {
 					t.Errorf("worker %d round %d: Write = %d, %v", g, k, n, err)
 				}
 				for range extra {
-					if err := r.locked(r.activeLock(), func() error { return nil }); err != nil {
+					if err := r.locked(bg, r.activeLock(), func() error { return nil }); err != nil {
 						t.Errorf("worker %d round %d: locked: %v", g, k, err)
 					}
 				}
@@ -351,20 +349,20 @@ func TestBreakStaleRace(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for range breakers {
-		r := New(Config{Pattern: pat, LockTimeout: time.Second, Logf: lr.logf})
+		l := &Lock{Path: path, Timeout: time.Second, Logf: lr.logf}
 		wg.Go(func() {
 			for {
 				select {
 				case <-stop:
 					return
 				default:
-					r.breakStale(path)
+					l.breakStale()
 				}
 			}
 		})
 	}
 
-	owner := New(Config{Pattern: pat, LockTimeout: time.Second, Logf: lr.logf})
+	owner := &Lock{Path: path, Timeout: time.Second, Logf: lr.logf}
 	var lockErrs, lost int
 	var firstErr error
 	began := time.Now()
@@ -373,7 +371,7 @@ func TestBreakStaleRace(t *testing.T) {
 		if time.Since(began) > time.Second {
 			break // bounds the test's time, not a result
 		}
-		unlock, err := owner.lock(path)
+		unlock, err := owner.Acquire(bg)
 		if err != nil {
 			// lock() lost the flock of the file it had just created.
 			lockErrs++
@@ -428,14 +426,14 @@ func TestBreakStaleSwappedName(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for range breakers {
-		r := New(Config{Pattern: pat, LockTimeout: time.Minute, Logf: lr.logf})
+		l := &Lock{Path: path, Timeout: time.Minute, Logf: lr.logf}
 		wg.Go(func() {
 			for {
 				select {
 				case <-stop:
 					return
 				default:
-					r.breakStale(path)
+					l.breakStale()
 				}
 			}
 		})

@@ -51,14 +51,10 @@ func rotateTo(path, name string, first int) (string, error) {
 	}
 }
 
-// compressed reports whether name.gz or name.zst exists.
-func compressed(name string) bool {
-	for _, ext := range []string{".gz", ".zst"} {
-		if _, err := os.Lstat(name + ext); err == nil {
-			return true
-		}
-	}
-	return false
+// exists reports whether path names anything (a link is not followed).
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }
 
 // replaceSymlink makes link point at target (relative to the link's
@@ -81,7 +77,7 @@ func replaceSymlink(target, link string) error {
 	if fi, err := os.Lstat(link); err == nil && fi.Mode()&fs.ModeSymlink == 0 {
 		return fmt.Errorf("%s exists and is not a symbolic link; leaving it alone", link)
 	}
-	tmp := fmt.Sprintf("%s.tmp-%d-%d", link, os.Getpid(), rand.Uint32())
+	tmp := link + fmt.Sprintf(symlinkTemp, os.Getpid(), rand.Uint32())
 	if err := os.Symlink(target, tmp); err != nil {
 		return fmt.Errorf("make %s: %w", link, err)
 	}

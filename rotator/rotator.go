@@ -1,6 +1,7 @@
 package rotator
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -30,10 +31,6 @@ type Config struct {
 	Logf func(format string, args ...any)
 	// Verbosef, if set, receives a line for every file opened or rotated.
 	Verbosef func(format string, args ...any)
-	// Stop, if not nil, ends waits for a lock when closed: the call
-	// returns ErrStopped, at once, or for a Write (whose data was read and
-	// must be written) after LockTimeout more.
-	Stop <-chan struct{}
 	// Locked, if set, is called while the target's lock is held. For tests.
 	Locked func()
 }
@@ -51,14 +48,16 @@ type Rotator struct {
 	fd   int       // f's descriptor
 	st   unix.Stat_t
 
-	warned    map[string]bool // linked directories reported
-	renamed   bool            // a rename under the lock awaits a directory sync
-	writing   bool            // in Write: a stop does not end a wait for the lock at once
-	rotations int             // renames done by this Rotator
+	warned  map[string]bool // linked directories reported
+	renamed bool            // a rename under the lock awaits a directory sync
+	events  Events          // what happened since the last Tick
 }
 
-// Rotations returns how many files this Rotator has rotated.
-func (r *Rotator) Rotations() int { return r.rotations }
+// Events says what a Rotator did, or saw happen, since the previous Tick.
+type Events struct {
+	Boundary  bool // a period ended: its file is finished once every pipeline lets go
+	Rotations int  // files this Rotator renamed (by Write, Rotate or Tick)
+}
 
 // New returns a Rotator for cfg. It opens nothing until the first Write.
 func New(cfg Config) *Rotator {
@@ -82,26 +81,25 @@ func (r *Rotator) verbosef(format string, args ...any) {
 
 // Write writes p, whole lines read at now, with one write(2) to the file of
 // now's period, opening (and for an active file, rotating) first if needed.
-// On error it returns how many bytes were written and closes the file, so
-// that a retry of the rest reopens it.
-func (r *Rotator) Write(p []byte, now time.Time) (int, error) {
-	r.writing = true
-	defer func() { r.writing = false }()
+// A wait for the lock ends when ctx is done. On error it returns how many
+// bytes were written and closes the file, so that a retry of the rest
+// reopens it.
+func (r *Rotator) Write(ctx context.Context, p []byte, now time.Time) (int, error) {
 	if r.f == nil || !now.Before(r.end) {
-		if err := r.open(now); err != nil {
+		if err := r.open(ctx, now); err != nil {
 			return 0, err
 		}
-	} else if r.removed() {
+	} else if err := unix.Fstat(r.fd, &r.st); err == nil && r.st.Nlink == 0 {
 		// Written to, a file with no name is lost: make a new one.
 		r.logf("%s was removed while open; creating it again", r.name)
-		if err := r.open(now); err != nil {
+		if err := r.open(ctx, now); err != nil {
 			return 0, err
 		}
-	} else {
-		r.size = r.st.Size // from removed's fstat: other processes' writes included
+	} else if err == nil {
+		r.size = r.st.Size // other processes' writes included
 	}
 	if r.cfg.MaxSize > 0 && r.size > 0 && r.size+int64(len(p)) > r.cfg.MaxSize {
-		if err := r.rotateForSize(now, int64(len(p))); err != nil {
+		if err := r.rotateForSize(ctx, now, int64(len(p))); err != nil {
 			return 0, err
 		}
 	}
@@ -118,11 +116,11 @@ func (r *Rotator) Write(p []byte, now time.Time) (int, error) {
 // rotateForSize renames the file of now's period, under the lock, if it
 // still holds data and need more bytes would take it past MaxSize (another
 // process may have rotated it already), and opens the path again.
-func (r *Rotator) rotateForSize(now time.Time, need int64) error {
+func (r *Rotator) rotateForSize(ctx context.Context, now time.Time, need int64) error {
 	r.closeFile()
 	path := r.pat.Path(now)
 	var f *os.File
-	err := r.locked(path+".lock", func() error {
+	err := r.locked(ctx, path+lockSuffix, func() error {
 		fi, err := os.Lstat(path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
@@ -157,7 +155,7 @@ func (r *Rotator) rotateSize(path string, fi fs.FileInfo, now time.Time) error {
 		}
 		r.verbosef("rotated %s to %s", path, name)
 		r.renamed = true
-		r.rotations++
+		r.events.Rotations++
 		return nil
 	}
 	start := r.periodOf(path, fi)
@@ -174,20 +172,32 @@ const lingerFor = 500 * time.Millisecond
 // period, or the zero Time before the first Tick.
 func (r *Rotator) NextTick() time.Time { return r.tick }
 
-// Tick lets go of the file of an ended period (lingerFor after its end) and, for an active file,
-// rotates it if no other process has. It also notices an active file that
-// was renamed or removed by someone else, and lets go of it so that the
-// next Write reopens the path. Call it at NextTick and about once a second.
-func (r *Rotator) Tick(now time.Time) error {
+// Tick lets go of the file of an ended period (lingerFor after its end) and,
+// for an active file, rotates it if no other process has. It also notices
+// an active file that was renamed or removed by someone else, and lets go of
+// it so that the next Write reopens the path. A wait for the lock ends when
+// ctx is done. Call it at NextTick and about once a second. It returns what
+// happened since the previous Tick, even when it fails.
+func (r *Rotator) Tick(ctx context.Context, now time.Time) (Events, error) {
+	err := r.tickNow(ctx, now)
+	ev := r.events
+	r.events = Events{}
+	return ev, err
+}
+
+func (r *Rotator) tickNow(ctx context.Context, now time.Time) error {
 	// A file of an ended period is kept for a grace time: a line read just
 	// before the boundary, written late, still goes to it.
 	if r.f != nil && !now.Before(r.end.Add(lingerFor)) {
 		r.closeFile()
 	}
 	if !now.Before(r.tick) {
+		if !r.tick.IsZero() {
+			r.events.Boundary = true
+		}
 		r.tick = r.pat.Next(now)
 		if !r.pat.Template() {
-			return r.locked(r.activeLock(), func() error { return r.rotateEnded(now) })
+			return r.locked(ctx, r.activeLock(), func() error { return r.rotateEnded(now) })
 		}
 		return nil
 	}
@@ -196,11 +206,6 @@ func (r *Rotator) Tick(now time.Time) error {
 		r.closeFile()
 	}
 	return nil
-}
-
-// removed reports whether the open file has lost its last name (one fstat).
-func (r *Rotator) removed() bool {
-	return unix.Fstat(r.fd, &r.st) == nil && r.st.Nlink == 0
 }
 
 // current reports whether the open file is still at its path.
@@ -219,19 +224,17 @@ func (r *Rotator) Reopen() { r.closeFile() }
 // Rotate renames the current file now, whatever its period, unless it is
 // empty: an active file to its period's rotated name (or the next numbered
 // variant), a template's file to its first free numbered variant.
-func (r *Rotator) Rotate(now time.Time) error {
+// A wait for the lock ends when ctx is done.
+func (r *Rotator) Rotate(ctx context.Context, now time.Time) error {
 	r.closeFile()
 	path := r.pat.Path(now)
-	return r.locked(path+".lock", func() error {
-		fi, err := os.Lstat(path)
+	return r.locked(ctx, path+lockSuffix, func() error {
+		fi, err := lstatRegular(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
 		if err != nil {
 			return err
-		}
-		if !fi.Mode().IsRegular() {
-			return fmt.Errorf("%s is not a regular file (%s); rotlog does not rotate links", path, fi.Mode().Type())
 		}
 		if fi.Size() == 0 {
 			return nil
@@ -257,13 +260,19 @@ func (r *Rotator) closeFile() {
 	}
 }
 
+// lockAt returns the Lock at path, with this Rotator's settings.
+func (r *Rotator) lockAt(path string) *Lock {
+	return &Lock{Path: path, Timeout: r.cfg.LockTimeout, Logf: r.cfg.Logf}
+}
+
 // locked runs fn holding the lock at lockPath, then makes the renames fn
-// did durable.
-func (r *Rotator) locked(lockPath string, fn func() error) error {
-	unlock, err := r.lock(lockPath)
+// did durable. A wait for the lock ends when ctx is done.
+func (r *Rotator) locked(ctx context.Context, lockPath string, fn func() error) error {
+	l := r.lockAt(lockPath)
+	unlock, err := l.Acquire(ctx)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err = mkdirAll(filepath.Dir(lockPath)); err == nil {
-			unlock, err = r.lock(lockPath)
+			unlock, err = l.Acquire(ctx)
 		}
 	}
 	if err != nil {
@@ -282,10 +291,10 @@ func (r *Rotator) locked(lockPath string, fn func() error) error {
 }
 
 // activeLock is the lock of an active-file target.
-func (r *Rotator) activeLock() string { return r.pat.Path(time.Time{}) + ".lock" }
+func (r *Rotator) activeLock() string { return r.pat.Path(time.Time{}) + lockSuffix }
 
 // open opens the file of now's period, replacing any open one.
-func (r *Rotator) open(now time.Time) error {
+func (r *Rotator) open(ctx context.Context, now time.Time) error {
 	r.closeFile()
 	start := r.pat.Start(now)
 	path := r.pat.Path(now)
@@ -295,7 +304,7 @@ func (r *Rotator) open(now time.Time) error {
 		r.warnLinkedDirs(path)
 		f, _, err = r.openAppend(path)
 	} else {
-		err = r.locked(r.activeLock(), func() error {
+		err = r.locked(ctx, r.activeLock(), func() error {
 			if err := r.rotateEnded(now); err != nil {
 				return err
 			}
@@ -409,7 +418,7 @@ func (r *Rotator) adopt(f *os.File, path string, now time.Time) error {
 	r.end = r.pat.Next(now)
 	if r.cfg.Symlink != "" {
 		if err := replaceSymlink(path, r.cfg.Symlink); err != nil {
-			r.logf("error: --symlink: %v", err)
+			r.logf("error: symbolic link: %v", err)
 		}
 	}
 	if r.tick.IsZero() || r.end.Before(r.tick) {
@@ -449,7 +458,7 @@ func (r *Rotator) openAppend(path string) (f *os.File, created bool, err error) 
 		if created {
 			r.verbosef("created %s", path)
 			if r.cfg.MarkHook {
-				setAttr(f, hookAttr, []byte("pending"))
+				setAttr(f, hookAttr, []byte(hookPending))
 			}
 		}
 		return f, created, nil
@@ -503,15 +512,12 @@ func flockFile(f *os.File, how int) error {
 // The lock must be held.
 func (r *Rotator) rotateEnded(now time.Time) error {
 	path := r.pat.Path(now)
-	fi, err := os.Lstat(path)
+	fi, err := lstatRegular(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file (%s); rotlog does not write through links", path, fi.Mode().Type())
 	}
 	start := r.periodOf(path, fi)
 	if !start.Before(r.pat.Start(now)) {
@@ -528,8 +534,18 @@ func (r *Rotator) rotate(path string, start time.Time) error {
 	}
 	r.verbosef("rotated %s to %s", path, name)
 	r.renamed = true
-	r.rotations++
+	r.events.Rotations++
 	return nil
+}
+
+// lstatRegular is os.Lstat for a file rotlog writes or rotates: anything
+// but a regular file there (a link, a directory, a device) is an error.
+func lstatRegular(path string) (fs.FileInfo, error) {
+	fi, err := os.Lstat(path)
+	if err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s); rotlog does not write through links", path, fi.Mode().Type())
+	}
+	return fi, err
 }
 
 // periodOf returns the start of the period the file at path holds: the one
@@ -541,10 +557,6 @@ func (r *Rotator) periodOf(path string, fi fs.FileInfo) time.Time {
 	}
 	return r.pat.Start(fi.ModTime())
 }
-
-// settingsAttr records the settings of the pipeline that created an
-// active file (pattern.Settings).
-const settingsAttr = "user.rotlog.settings"
 
 // record notes on an active file it created the period it holds and the
 // settings it was made with.
@@ -598,9 +610,6 @@ func (r *Rotator) CheckSettings() error {
 	}
 	return fmt.Errorf("%s is written by pipelines with other settings (%s): %w", path, strings.Join(diffs, "; "), ErrSettings)
 }
-
-// startAttr records the start of the period a file rotlog created holds.
-const startAttr = "user.rotlog.start"
 
 // encodeStart and decodeStart keep a period start in an extended attribute:
 // Unix nanoseconds, or "-" for the zero Time (a Never schedule).

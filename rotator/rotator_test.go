@@ -124,12 +124,12 @@ func TestRotate(t *testing.T) {
 		r, _ := newRot(t, pat)
 
 		mustWrite(t, r, "one\n", t0)
-		if err := r.Rotate(t0.Add(100 * time.Millisecond)); err != nil {
+		if err := r.Rotate(bg, t0.Add(100*time.Millisecond)); err != nil {
 			t.Fatalf("Rotate: %v", err)
 		}
 		wantDir(t, dir, base)
 		mustWrite(t, r, "two\n", t0.Add(200*time.Millisecond))
-		if err := r.Rotate(t0.Add(300 * time.Millisecond)); err != nil {
+		if err := r.Rotate(bg, t0.Add(300*time.Millisecond)); err != nil {
 			t.Fatalf("Rotate: %v", err)
 		}
 		mustWrite(t, r, "three\n", t0.Add(400*time.Millisecond))
@@ -145,7 +145,7 @@ func TestRotate(t *testing.T) {
 		dir := t.TempDir()
 		pat := compile(t, filepath.Join(dir, "app.log"), "S")
 		r, _ := newRot(t, pat)
-		if err := r.Rotate(t0); err != nil {
+		if err := r.Rotate(bg, t0); err != nil {
 			t.Fatalf("Rotate: %v", err)
 		}
 		wantDir(t, dir)
@@ -157,7 +157,7 @@ func TestRotate(t *testing.T) {
 		pat := compile(t, filepath.Join(dir, "app.log"), "S")
 		r, _ := newRot(t, pat)
 		mustWrite(t, r, "", t0)
-		if err := r.Rotate(t0); err != nil {
+		if err := r.Rotate(bg, t0); err != nil {
 			t.Fatalf("Rotate: %v", err)
 		}
 		wantDir(t, dir, "app.log")
@@ -172,7 +172,7 @@ func TestRotate(t *testing.T) {
 			t.Fatal(err)
 		}
 		r, _ := newRot(t, pat)
-		if err := r.Rotate(t0); err != nil {
+		if err := r.Rotate(bg, t0); err != nil {
 			t.Fatalf("Rotate: %v", err)
 		}
 		wantDir(t, dir, "app.log")
@@ -184,7 +184,7 @@ func TestRotate(t *testing.T) {
 		pat := compile(t, filepath.Join(dir, "%Y%m%d-%H%M%S.log"), "S")
 		r, _ := newRot(t, pat)
 		mustWrite(t, r, "a\n", t0)
-		if err := r.Rotate(t0); err != nil {
+		if err := r.Rotate(bg, t0); err != nil {
 			t.Fatalf("Rotate: %v", err)
 		}
 		mustWrite(t, r, "b\n", t0.Add(time.Millisecond))
@@ -226,7 +226,7 @@ func TestRestart(t *testing.T) {
 	t.Run("Tick alone", func(t *testing.T) {
 		t.Parallel()
 		dir, r := setup(t)
-		if err := r.Tick(now); err != nil {
+		if _, err := r.Tick(bg, now); err != nil {
 			t.Fatalf("Tick: %v", err)
 		}
 		wantFile(t, filepath.Join(dir, rotated), "foreign\n")
@@ -326,7 +326,7 @@ func TestIdleRelease(t *testing.T) {
 		t.Fatalf("%s is not open after Write", active)
 	}
 
-	if err := r.Tick(t0.Add(999 * time.Millisecond)); err != nil {
+	if _, err := r.Tick(bg, t0.Add(999*time.Millisecond)); err != nil {
 		t.Fatalf("Tick before the boundary: %v", err)
 	}
 	if !heldOpen(t, active) {
@@ -334,7 +334,7 @@ func TestIdleRelease(t *testing.T) {
 	}
 	wantDir(t, dir, "app.log")
 
-	if err := r.Tick(t1.Add(200 * time.Millisecond)); err != nil {
+	if _, err := r.Tick(bg, t1.Add(200*time.Millisecond)); err != nil {
 		t.Fatalf("Tick after the boundary: %v", err)
 	}
 	// Rotated at once, but kept open a while for lines read before the
@@ -345,7 +345,7 @@ func TestIdleRelease(t *testing.T) {
 	}
 	mustWrite(t, r, "late\n", t1.Add(-time.Millisecond))
 	wantFile(t, rotated, "a\nlate\n")
-	if err := r.Tick(t1.Add(lingerFor)); err != nil {
+	if _, err := r.Tick(bg, t1.Add(lingerFor)); err != nil {
 		t.Fatalf("Tick after the boundary: %v", err)
 	}
 	if heldOpen(t, rotated) || heldOpen(t, active) {
@@ -370,13 +370,13 @@ func TestIdleReleaseTemplate(t *testing.T) {
 	r, _ := newRot(t, pat)
 	file := filepath.Join(dir, "120000.log")
 	mustWrite(t, r, "a\n", t0)
-	if err := r.Tick(t0.Add(500 * time.Millisecond)); err != nil {
+	if _, err := r.Tick(bg, t0.Add(500*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
 	if !heldOpen(t, file) {
 		t.Errorf("Tick before the boundary closed %s", file)
 	}
-	if err := r.Tick(t1.Add(lingerFor)); err != nil {
+	if _, err := r.Tick(bg, t1.Add(lingerFor)); err != nil {
 		t.Fatal(err)
 	}
 	if heldOpen(t, file) {
@@ -396,20 +396,20 @@ func TestMovedAway(t *testing.T) {
 		{"Tick after Write", func(t *testing.T, r *Rotator) {
 			mustWrite(t, r, "a\n", t0)
 			moveAway(t, r)
-			if err := r.Tick(t0.Add(500 * time.Millisecond)); err != nil {
+			if _, err := r.Tick(bg, t0.Add(500*time.Millisecond)); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"Tick after a handled Tick", func(t *testing.T, r *Rotator) {
-			if err := r.Tick(t0); err != nil { // handles the first NextTick
+			if _, err := r.Tick(bg, t0); err != nil { // handles the first NextTick
 				t.Fatal(err)
 			}
 			mustWrite(t, r, "a\n", t0.Add(100*time.Millisecond))
-			if err := r.Tick(t0.Add(200 * time.Millisecond)); err != nil {
+			if _, err := r.Tick(bg, t0.Add(200*time.Millisecond)); err != nil {
 				t.Fatal(err)
 			}
 			moveAway(t, r)
-			if err := r.Tick(t0.Add(500 * time.Millisecond)); err != nil {
+			if _, err := r.Tick(bg, t0.Add(500*time.Millisecond)); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -483,7 +483,7 @@ func TestSymlink(t *testing.T) {
 			pat := compile(t, filepath.Join(dir, tt.pattern), "S")
 			r, _ := newRot(t, pat)
 
-			n, err := r.Write([]byte("line\n"), t0)
+			n, err := r.Write(bg, []byte("line\n"), t0)
 			if err == nil || n != 0 {
 				t.Fatalf("Write through a symlink = %d, %v; want 0 and an error", n, err)
 			}
@@ -501,7 +501,7 @@ func TestSymlink(t *testing.T) {
 			wantDir(t, dir, tt.link) // no lock file left behind
 
 			if !pat.Template() {
-				if err := r.Tick(t0.Add(500 * time.Millisecond)); err == nil {
+				if _, err := r.Tick(bg, t0.Add(500*time.Millisecond)); err == nil {
 					t.Errorf("Tick with a symlink at the active path: no error")
 				}
 				wantDir(t, dir, tt.link)
@@ -595,7 +595,7 @@ func TestWriteError(t *testing.T) {
 			pat := compile(t, filepath.Join(dir, tt.pattern), "S")
 			r, _ := newRot(t, pat)
 			line := []byte("line\n")
-			n, err := r.Write(line, t0)
+			n, err := r.Write(bg, line, t0)
 			if err == nil || n != 0 {
 				t.Fatalf("Write under a regular file = %d, %v; want 0 and an error", n, err)
 			}
@@ -607,7 +607,7 @@ func TestWriteError(t *testing.T) {
 			if err := os.Remove(blocker); err != nil {
 				t.Fatal(err)
 			}
-			if n, err := r.Write(line, t0.Add(10*time.Millisecond)); err != nil || n != len(line) {
+			if n, err := r.Write(bg, line, t0.Add(10*time.Millisecond)); err != nil || n != len(line) {
 				t.Fatalf("retry = %d, %v; want %d, nil", n, err, len(line))
 			}
 			wantFile(t, filepath.Join(dir, tt.file), "line\n")
@@ -631,7 +631,7 @@ func TestWriteError(t *testing.T) {
 		if err := unix.Dup3(int(full.Fd()), int(r.f.Fd()), unix.O_CLOEXEC); err != nil {
 			t.Fatal(err)
 		}
-		n, err := r.Write([]byte("b\n"), t0.Add(time.Millisecond))
+		n, err := r.Write(bg, []byte("b\n"), t0.Add(time.Millisecond))
 		if n != 0 || !errors.Is(err, syscall.ENOSPC) {
 			t.Fatalf("Write to a full disk = %d, %v; want 0, ENOSPC", n, err)
 		}
@@ -651,10 +651,10 @@ func TestNoLockLeft(t *testing.T) {
 	pat := compile(t, filepath.Join(dir, "app.log"), "S")
 	r, _ := newRot(t, pat)
 	mustWrite(t, r, "a\n", t0)
-	if err := r.Tick(t1); err != nil {
+	if _, err := r.Tick(bg, t1); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Rotate(t1); err != nil {
+	if err := r.Rotate(bg, t1); err != nil {
 		t.Fatal(err)
 	}
 	mustWrite(t, r, "b\n", t1)
@@ -668,14 +668,14 @@ func BenchmarkWrite(b *testing.B) {
 	line := []byte("2026-11-25T12:00:00.000Z GET /index.html 200 1234 0.003\n")
 	batch := bytes.Repeat(line, 4096/len(line)+1)[:4096]
 	batch[len(batch)-1] = '\n'
-	if _, err := r.Write(batch, t0); err != nil {
+	if _, err := r.Write(bg, batch, t0); err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(batch)))
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if _, err := r.Write(batch, t0); err != nil {
+		if _, err := r.Write(bg, batch, t0); err != nil {
 			b.Fatal(err)
 		}
 		if i++; i%4096 == 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -132,7 +133,8 @@ func lockMain(args []string) {
 	// Periods of the synthetic clock: rotator takes the time of each write
 	// as an argument, so the boundaries come as fast as the rotations go.
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	if _, err := r.Write(data, now); err != nil {
+	ctx := context.Background()
+	if _, err := r.Write(ctx, data, now); err != nil {
 		fatalf("%v", err)
 	}
 	lockPath := target + ".lock"
@@ -167,18 +169,21 @@ func lockMain(args []string) {
 		}
 		*into = append(*into, smp)
 	}
-	rotatedBefore := r.Rotations()
+	rotations := 0
 	for range *n {
 		now = now.Add(time.Second)
 		t0 := time.Now()
 		// What serve.go does at a boundary: Tick (rotates the ended file
 		// under the lock), then the first Write of the period (opens and
 		// creates the new file under the lock).
-		measure(&tickHolds, func() error { return r.Tick(now) })
-		measure(&writeHolds, func() error { _, err := r.Write(data, now); return err })
+		measure(&tickHolds, func() error {
+			ev, err := r.Tick(ctx, now)
+			rotations += ev.Rotations
+			return err
+		})
+		measure(&writeHolds, func() error { _, err := r.Write(ctx, data, now); return err })
 		boundary = append(boundary, time.Since(t0).Seconds())
 	}
-	rotations := r.Rotations() - rotatedBefore
 	files, _ := filepath.Glob(target + ".*")
 
 	t := table{head: []string{"lock taken by", "n", "held: median", "p90", "max", "create → hook: median (seen)", "hook → release: median"}}

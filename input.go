@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// readSize is how much one read asks for; a pipe gives at most what it
+// holds, up to pipeSize once rotlog has enlarged it.
+const (
+	readSize = 256 << 10
+	pipeSize = 1 << 20
+)
+
+// sink takes what a batcher makes: p, whole lines read at now or a piece
+// of a line too long to hold back, to be written with one write; raw, the
+// input p was made from, for --tee (nil when not teeing); and held, the
+// bytes read after p, which a report counts if p is never written.
+type sink interface {
+	write(p, raw, held []byte, now time.Time) error
+}
+
+// batcher turns reads into batches of whole lines: it holds back a partial
+// line until its newline arrives (up to maxLine bytes, then writes it in
+// pieces), stamps lines for --timestamp, and hands each batch to its sink.
+// A batcher belongs to one source.
+type batcher struct {
+	out     sink
+	maxLine int
+	tee     bool     // hand the raw input to the sink too
+	stamp   *stamper // --timestamp, this batcher's own (it caches); nil for none
+
+	buf     []byte // buf[:n] is a partial line held back
+	n       int
+	midLine bool   // a piece of the current line was already written
+	stamped []byte // stamped output, reused
+}
+
+// newBatcher returns the batcher of one input, as --max-line, --timestamp
+// and --tee say, writing to out.
+func (c *config) newBatcher(out sink) *batcher {
+	b := &batcher{out: out, maxLine: c.maxLine, tee: c.tee, buf: make([]byte, readSize+c.maxLine)}
+	if c.stamp != nil {
+		b.stamp = c.stamp.clone()
+	}
+	return b
+}
+
+// space is where the next read goes: after the bytes held back.
+func (b *batcher) space() []byte { return b.buf[b.n : b.n+readSize] }
+
+// consume takes k new bytes read into space at now, writes every whole
+// line with one write, and keeps the rest.
+func (b *batcher) consume(k int, now time.Time) error {
+	n, total := b.n, b.n+k
+	// Only the new bytes can hold a newline: the held ones had none.
+	if i := lastNewline(b.buf[n:total]); i >= 0 {
+		end := n + i + 1
+		if total-end < b.maxLine {
+			if err := b.emit(b.buf[:end], b.buf[end:total], now); err != nil {
+				return err
+			}
+			b.n = copy(b.buf, b.buf[end:total])
+			b.midLine = false
+			return nil
+		}
+		// The rest is too long to hold back as well: write all of it.
+	}
+	if total >= b.maxLine {
+		// Too long to hold back: write this piece now.
+		b.n = 0
+		err := b.emit(b.buf[:total], nil, now)
+		b.midLine = true
+		return err
+	}
+	b.n = total
+	return nil
+}
+
+// finish writes the partial line held back, as it is.
+func (b *batcher) finish(now time.Time) error {
+	if b.n == 0 {
+		return nil
+	}
+	err := b.emit(b.buf[:b.n], nil, now)
+	b.n = 0
+	return err
+}
+
+// emit writes p (whole lines, or a piece of a line), stamped if asked.
+func (b *batcher) emit(p, held []byte, now time.Time) error {
+	var raw []byte
+	if b.tee {
+		raw = p
+	}
+	if b.stamp != nil {
+		b.stamped = b.stamp.appendStamped(b.stamped[:0], p, !b.midLine, now)
+		p = b.stamped
+	}
+	return b.out.write(p, raw, held, now)
+}
+
+// lastNewline is bytes.LastIndexByte(b, '\n'), fast on long stretches
+// without one too: LastIndexByte is a plain loop, IndexByte is vectorised.
+// It looks back over the last 4 KiB, then scans the rest forwards.
+func lastNewline(b []byte) int {
+	const tail = 4 << 10
+	if len(b) <= tail {
+		return bytes.LastIndexByte(b, '\n')
+	}
+	head := len(b) - tail
+	if i := bytes.LastIndexByte(b[head:], '\n'); i >= 0 {
+		return head + i
+	}
+	last := -1
+	for off := 0; ; {
+		i := bytes.IndexByte(b[off:head], '\n')
+		if i < 0 {
+			return last
+		}
+		last = off + i
+		off = last + 1
+	}
+}
+
+// source reads one input into its batcher until end of input or a stop.
+type source struct {
+	in       *os.File
+	pollable bool // read deadlines work, so a stop can interrupt a read
+	restore  func()
+	b        *batcher
+	now      func() time.Time
+
+	interrupted chan struct{} // closed once a stop has interrupted reading
+}
+
+// newSource returns the source reading in into b, with now as its clock.
+func newSource(in *os.File, b *batcher, now func() time.Time) *source {
+	s := &source{b: b, now: now, interrupted: make(chan struct{})}
+	s.in, s.pollable, s.restore = pollable(in)
+	return s
+}
+
+// run reads until end of input, or until stop is done: then it reads what
+// the input holds for up to drain more (a pollable input only), writes it
+// and what it held back, and returns.
+func (s *source) run(stop context.Context, drain time.Duration) error {
+	defer s.restore()
+	cancel := context.AfterFunc(stop, s.interrupt)
+	defer cancel()
+	for {
+		if stop.Err() != nil {
+			if !cancel() {
+				<-s.interrupted // else it could cut the drain short
+			}
+			return s.drain(drain)
+		}
+		k, err := s.in.Read(s.b.space())
+		if k > 0 {
+			if werr := s.b.consume(k, s.now()); werr != nil {
+				return werr
+			}
+		}
+		switch {
+		case err == nil, errors.Is(err, os.ErrDeadlineExceeded):
+		case err == io.EOF:
+			return s.b.finish(s.now())
+		default:
+			return errors.Join(fmt.Errorf("read %s: %w", s.in.Name(), err), s.b.finish(s.now()))
+		}
+	}
+}
+
+// interrupt wakes a read blocked on a pollable input.
+func (s *source) interrupt() {
+	if s.pollable {
+		s.in.SetReadDeadline(time.Now())
+	}
+	close(s.interrupted)
+}
+
+// drain reads a pollable input until end of input or for d, then writes
+// what is held back.
+func (s *source) drain(d time.Duration) error {
+	if s.pollable {
+		s.in.SetReadDeadline(time.Now().Add(d))
+		for {
+			k, err := s.in.Read(s.b.space())
+			if k > 0 {
+				if werr := s.b.consume(k, s.now()); werr != nil {
+					return werr
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+	}
+	return s.b.finish(s.now())
+}
+
+// pollable returns a descriptor for in that Go's poller can interrupt, if
+// in is a pipe, socket or terminal: a non-blocking duplicate, and a
+// function that puts the original back in blocking mode. Anything else (a
+// file) is returned as it is.
+func pollable(in *os.File) (*os.File, bool, func()) {
+	nothing := func() {}
+	sc, err := in.SyscallConn()
+	if err != nil {
+		return in, false, nothing
+	}
+	fd := -1
+	var st unix.Stat_t
+	sc.Control(func(f uintptr) {
+		if unix.Fstat(int(f), &st) != nil {
+			return
+		}
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFIFO, unix.S_IFSOCK:
+		case unix.S_IFCHR:
+			if !isTerminal(int(f)) {
+				return
+			}
+		default:
+			return
+		}
+		fd, _ = unix.Dup(int(f))
+	})
+	if fd < 0 {
+		return in, false, nothing
+	}
+	unix.CloseOnExec(fd)
+	if st.Mode&unix.S_IFMT == unix.S_IFIFO {
+		// Fewer, larger reads: a 64 KiB pipe costs twice cat's CPU in
+		// wake-ups. Best effort; the limit is /proc/sys/fs/pipe-max-size.
+		growPipe(fd, pipeSize)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return in, false, nothing
+	}
+	f := os.NewFile(uintptr(fd), in.Name())
+	return f, true, func() {
+		// O_NONBLOCK belongs to the open file, shared with whoever else
+		// holds it: give it back as it was found.
+		if sc, err := f.SyscallConn(); err == nil {
+			sc.Control(func(fd uintptr) { unix.SetNonblock(int(fd), false) })
+		}
+		f.Close()
+	}
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/rotlog/rotlog/rotator"
+)
+
+// logger is rotlog's one voice on stderr.
+type logger struct {
+	w       io.Writer
+	verbose bool
+}
+
+func (l *logger) warnf(format string, args ...any) {
+	fmt.Fprintf(l.w, "rotlog: "+format+"\n", args...)
+}
+
+func (l *logger) verbosef(format string, args ...any) {
+	if l.verbose {
+		l.warnf(format, args...)
+	}
+}
+
+// output is the target as the sources and the control loop share it: the
+// Rotator behind a mutex, the --tee copy, and the retries of a failing
+// write. It is the sink of every batcher.
+type output struct {
+	log *logger
+
+	mu  sync.Mutex // guards rot
+	rot *rotator.Rotator
+
+	teeMu sync.Mutex
+	tee   io.Writer // nil when not teeing, or after stdout failed
+
+	// stop is done when rotlog stops: a failing write is not retried.
+	// locks is done when data already read may no longer wait for a lock
+	// (see the stop policy in serve.go).
+	stop, locks context.Context
+}
+
+// unwrittenError is data that could not be written when rotlog had to stop.
+type unwrittenError struct {
+	bytes, lines int
+	err          error
+}
+
+func (e *unwrittenError) Error() string {
+	return fmt.Sprintf("%d bytes (%d lines) could not be written: %v", e.bytes, e.lines, e.err)
+}
+
+// write writes p, whole lines read at now, retrying with backoff while it
+// fails, until it is written or rotlog must stop. held is the data read
+// after p, counted in the report if it is never written. raw, if not nil,
+// is the input p came from, copied to --tee.
+func (o *output) write(p, raw, held []byte, now time.Time) error {
+	if raw != nil {
+		o.copyTee(raw)
+	}
+	backoff := 10 * time.Millisecond
+	var failed, reported time.Time
+	var lastErr string
+	for {
+		// The lock is not held while waiting: signals and ticks go on.
+		o.mu.Lock()
+		n, err := o.rot.Write(o.locks, p, now)
+		o.mu.Unlock()
+		p = p[n:]
+		if err == nil {
+			if !failed.IsZero() {
+				o.log.warnf("writing works again after %s", time.Since(failed).Round(time.Millisecond))
+			}
+			return nil
+		}
+		if msg := err.Error(); msg != lastErr || time.Since(reported) > 30*time.Second {
+			o.log.warnf("error: %v; retrying (input is not read meanwhile)", err)
+			lastErr, reported = msg, time.Now()
+			if failed.IsZero() {
+				failed = reported
+			}
+		}
+		if o.stop.Err() != nil {
+			lines := bytes.Count(p, []byte{'\n'}) + bytes.Count(held, []byte{'\n'})
+			if len(held) > 0 && held[len(held)-1] != '\n' {
+				lines++
+			}
+			return &unwrittenError{bytes: len(p) + len(held), lines: lines, err: err}
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-o.stop.Done():
+			t.Stop()
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// copyTee copies input to standard output for --tee, until that fails.
+func (o *output) copyTee(raw []byte) {
+	o.teeMu.Lock()
+	defer o.teeMu.Unlock()
+	if o.tee == nil {
+		return
+	}
+	if _, err := o.tee.Write(raw); err != nil {
+		o.log.warnf("--tee: %v; copying to standard output stops, logging goes on", err)
+		o.tee = nil
+	}
+}
+
+// tick lets the Rotator do what time requires, and says what it did.
+func (o *output) tick(ctx context.Context, now time.Time) (rotator.Events, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.rot.Tick(ctx, now)
+}
+
+// nextTick is when tick next has work to do.
+func (o *output) nextTick() time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.rot.NextTick()
+}
+
+// reopen closes the current file; the next write opens the path again.
+func (o *output) reopen() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.rot.Reopen()
+}
+
+// rotate renames the current file now.
+func (o *output) rotate(ctx context.Context, now time.Time) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.rot.Rotate(ctx, now)
+}
+
+// close closes the current file.
+func (o *output) close() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.rot.Close()
+}
