@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command harness runs the measurements of bench/run (see bench/README.md).
 // It is the producer of every pipeline it measures: it writes the input
 // into a pipe itself, so that every consumer reads the same bytes the same

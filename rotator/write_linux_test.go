@@ -1,0 +1,78 @@
+package rotator
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestWriteError checks guarantee 9 at this level: a failed Write reports
+// (0, err) and lets go of the file; the retry writes it all.
+func TestWriteError(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ name, pattern, file string }{
+		{"active", "d/app.log", "d/app.log"},
+		{"template", "d/%Y%m%d.log", "d/20261125.log"},
+	} {
+		t.Run("ENOTDIR "+tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			blocker := filepath.Join(dir, "d")
+			if err := os.WriteFile(blocker, []byte("in the way\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			pat := compile(t, filepath.Join(dir, tt.pattern), "S")
+			r, _ := newRot(t, pat)
+			line := []byte("line\n")
+			n, err := r.Write(bg, line, t0)
+			if err == nil || n != 0 {
+				t.Fatalf("Write under a regular file = %d, %v; want 0 and an error", n, err)
+			}
+			if !errors.Is(err, syscall.ENOTDIR) {
+				t.Errorf("error %v, want ENOTDIR", err)
+			}
+			wantFile(t, blocker, "in the way\n")
+
+			if err := os.Remove(blocker); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := r.Write(bg, line, t0.Add(10*time.Millisecond)); err != nil || n != len(line) {
+				t.Fatalf("retry = %d, %v; want %d, nil", n, err, len(line))
+			}
+			wantFile(t, filepath.Join(dir, tt.file), "line\n")
+		})
+	}
+
+	// A write that fails on an open file (here: the descriptor is made to
+	// point at /dev/full, as a full disk would) closes it, and the retry
+	// reopens the path.
+	t.Run("ENOSPC", func(t *testing.T) {
+		t.Parallel()
+		full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+		if err != nil {
+			t.Skipf("no /dev/full: %v", err)
+		}
+		defer full.Close()
+		dir := t.TempDir()
+		pat := compile(t, filepath.Join(dir, "app.log"), "S")
+		r, _ := newRot(t, pat)
+		mustWrite(t, r, "a\n", t0)
+		if err := unix.Dup3(int(full.Fd()), int(r.f.Fd()), unix.O_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+		n, err := r.Write(bg, []byte("b\n"), t0.Add(time.Millisecond))
+		if n != 0 || !errors.Is(err, syscall.ENOSPC) {
+			t.Fatalf("Write to a full disk = %d, %v; want 0, ENOSPC", n, err)
+		}
+		if r.f != nil {
+			t.Errorf("the file is still open after a failed Write")
+		}
+		mustWrite(t, r, "b\n", t0.Add(2*time.Millisecond))
+		wantFile(t, filepath.Join(dir, "app.log"), "a\nb\n")
+	})
+}
