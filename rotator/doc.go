@@ -5,10 +5,16 @@
 // # One process
 //
 // A Rotator belongs to one goroutine: it is not safe for concurrent use.
-// Time is an argument: Write(p, now) writes p, a batch of whole lines read at
-// now, to the file of now's period, and Tick(now) does what time alone
-// requires (letting go of a finished file, rotating). The Rotator never
-// reads a clock for periods; only lock ages use the real clock.
+// Time is an argument: Write(ctx, p, now) writes p, a batch of whole lines
+// read at now, to the file of now's period, and Tick(ctx, now) does what time
+// alone requires (letting go of a finished file, rotating) and returns the
+// Events since the previous Tick: whether a period ended, how many files were
+// rotated. The Rotator never reads a clock for periods; only lock ages use
+// the real clock. Every call that may wait (for the lock, which is the only
+// wait) takes a context and returns an error wrapping ErrStopped when the
+// context ends the wait; the caller decides when that is. A Lock can be used
+// on its own. A Keeper's Pass stops compressing and starts no hook once its
+// context is done.
 //
 // Each Write is one write(2) of the whole batch to a descriptor opened with
 // O_WRONLY|O_APPEND|O_NOFOLLOW (created lazily, never truncated), so on a
@@ -19,7 +25,7 @@
 // # Many processes
 //
 // For an active-file target the file is only ever opened, and rotated,
-// under the target's lock: a file named path + ".lock", created with O_EXCL
+// under the target's Lock: a file named path + ".lock", created with O_EXCL
 // and holding an flock(2) for as long as it exists, with the owner's host,
 // PID and creation time as its text. Under the lock a process
 //
@@ -49,6 +55,10 @@
 //
 // A template target needs no lock for time rotation: each period has its
 // own path, opened for append with missing directories created.
+//
+// Every name rotlog writes on disk besides the log files themselves (the
+// lock and temporary suffixes, the extended attributes) is in names.go;
+// the compressions a rotated file may have are the rows of codecs.
 //
 // # Filesystem
 //
