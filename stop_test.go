@@ -95,6 +95,16 @@ func (p *started) exited(limit time.Duration) bool {
 	}
 }
 
+// gone reports whether p has exited already.
+func (p *started) gone() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // status is p's exit status once it has exited: its code, or -1 when a
 // signal killed it.
 func (p *started) status() int {
@@ -272,7 +282,7 @@ func TestStopDrainsProducer(t *testing.T) {
 			w.Close()
 
 			app := filepath.Join(dir, "app.log")
-			if !waitUntil(stopLimit, func() bool { return strings.Count(readFileQuiet(app), "\n") >= 100 }) {
+			if !waitUntil(stopLimit, func() bool { return strings.Count(readFileQuiet(app), "\n") >= 100 || rp.gone() }) || rp.gone() {
 				t.Fatalf("no lines logged; rotlog stderr: %s", rp.stderr)
 			}
 			syscall.Kill(-pgid, syscall.SIGTERM)
@@ -353,7 +363,7 @@ func TestStopExecForkingCommand(t *testing.T) {
 	rp := start(t, rotlogCmd(t, dir, "-p", "app.log", "--drain-timeout", "20s", "--", "sh", "-c", parent), false)
 	for i := 1; i <= 4; i++ {
 		started := filepath.Join(rec, fmt.Sprintf("started-%d", i))
-		if !waitUntil(stopLimit, func() bool { return exists(started) }) {
+		if !waitUntil(stopLimit, func() bool { return exists(started) || rp.gone() }) || rp.gone() {
 			t.Fatalf("worker %d did not start; stderr: %s", i, rp.stderr)
 		}
 	}
@@ -466,7 +476,7 @@ func TestStopCommandIgnoresTerm(t *testing.T) {
 	script := `: ` + marker + `; trap 'echo got TERM' TERM; echo ready; while :; do sleep 0.1; done`
 	rp := start(t, rotlogCmd(t, dir, "-p", "app.log", "--drain-timeout", "2s", "--", "sh", "-c", script), false)
 	app := filepath.Join(dir, "app.log")
-	if !waitUntil(stopLimit, func() bool { return strings.Contains(readFileQuiet(app), "ready\n") }) {
+	if !waitUntil(stopLimit, func() bool { return strings.Contains(readFileQuiet(app), "ready\n") || rp.gone() }) || rp.gone() {
 		t.Fatalf("the command did not start; stderr: %s", rp.stderr)
 	}
 	rp.cmd.Process.Signal(syscall.SIGTERM)
