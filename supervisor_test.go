@@ -112,9 +112,9 @@ stopwaitsecs=20
 			t.Errorf("left running after supervisord shut down:\n%s", out)
 		}
 	})
-	waitFor(t, "all programs RUNNING", func() bool {
-		return strings.Count(ctl("status"), "RUNNING") == 7
-	})
+	if !waitUntil(time.Minute, func() bool { return strings.Count(ctl("status"), "RUNNING") == 7 }) {
+		t.Fatalf("not all programs RUNNING:\n%s\nsupervisord output:\n%s", ctl("status"), sdOut)
+	}
 	time.Sleep(2500 * time.Millisecond) // let a few per-second rotations happen
 	if out := ctl("restart", "execmode", "shpipe", "many:many_0"); strings.Contains(out, "ERROR") {
 		t.Fatalf("restart: %s", out)
