@@ -17,6 +17,14 @@ import (
 // second. Stopping and restarting programs must lose no line the producers
 // wrote before they stopped, and nothing may be left running.
 //
+// A fourth program is a server that takes 2 s to stop (it goes on writing
+// for 2 s after TERM), under the man page's recipe
+// "sh -c 'exec srv 2>&1 | exec rotlog …'" with stopasgroup: supervisord
+// sends TERM to the whole group, rotlog with a --drain-timeout longer than
+// the server's stop (and a stopwaitsecs longer than that) reads until the
+// server is done. The server must never meet EPIPE and every line it wrote
+// must be logged.
+//
 // .ci/run installs supervisor and sets ROTLOG_REQUIRE_SUPERVISORD=1, so in CI
 // this test cannot be skipped.
 func TestSupervisord(t *testing.T) {
@@ -63,6 +71,13 @@ killasgroup=true
 %[5]s
 stopwaitsecs=20
 
+[program:slowstop]
+command=sh -c 'exec %[3]s slowstop %[4]s 2>&1 | exec %[2]s -p %[1]s/slow/app.log -when S --drain-timeout 10s'
+stopasgroup=true
+killasgroup=true
+environment=TZ="UTC",GORACE="atexit_sleep_ms=10",ROTLOG_PRODUCER_LINGER="2s"
+stopwaitsecs=20
+
 [program:many]
 command=%[2]s -p %[1]s/many/app.log -when S -- %[3]s many%%(process_num)d %[4]s
 process_name=%%(program_name)s_%%(process_num)d
@@ -97,9 +112,9 @@ stopwaitsecs=20
 			t.Errorf("left running after supervisord shut down:\n%s", out)
 		}
 	})
-	waitFor(t, "all programs RUNNING", func() bool {
-		return strings.Count(ctl("status"), "RUNNING") == 6
-	})
+	if !waitUntil(time.Minute, func() bool { return strings.Count(ctl("status"), "RUNNING") == 7 }) {
+		t.Fatalf("not all programs RUNNING:\n%s\nsupervisord output:\n%s", ctl("status"), sdOut)
+	}
 	time.Sleep(2500 * time.Millisecond) // let a few per-second rotations happen
 	if out := ctl("restart", "execmode", "shpipe", "many:many_0"); strings.Contains(out, "ERROR") {
 		t.Fatalf("restart: %s", out)
@@ -108,21 +123,24 @@ stopwaitsecs=20
 	if out := ctl("stop", "all"); strings.Contains(out, "ERROR") {
 		t.Fatalf("stop: %s", out)
 	}
-	if st := ctl("status"); strings.Count(st, "STOPPED") != 6 {
+	if st := ctl("status"); strings.Count(st, "STOPPED") != 7 {
 		t.Fatalf("status after stop:\n%s", st)
 	}
 
 	// Every line each producer run counted is in its target exactly once.
 	ents, _ := os.ReadDir(records)
-	if len(ents) != 9 { // 6 programs started, 3 of them twice
-		t.Errorf("%d producer runs recorded, want 9", len(ents))
+	if len(ents) != 10 { // 7 programs started, 3 of them twice
+		t.Errorf("%d producer runs recorded, want 10", len(ents))
 	}
 	want := map[string]int{}
 	for _, e := range ents {
-		b, _ := os.ReadFile(filepath.Join(records, e.Name()))
-		want[e.Name()], _ = strconv.Atoi(string(b))
+		n, epipe := readRecord(t, filepath.Join(records, e.Name()))
+		want[e.Name()] = n
+		if epipe {
+			t.Errorf("%s met EPIPE after %d lines: its rotlog stopped reading before it had finished", e.Name(), n)
+		}
 	}
-	for _, target := range []string{"exec", "pipe", "many"} {
+	for _, target := range []string{"exec", "pipe", "many", "slow"} {
 		got := map[string][]int{}
 		files, _ := filepath.Glob(filepath.Join(dir, target, "app.log*"))
 		if len(files) < 3 {
