@@ -224,6 +224,11 @@ CustomLog "|/usr/bin/env GORACE=atexit_sleep_ms=10 TZ=UTC %[7]s -p %[8]s/access.
 				t.Errorf("%s: torn line %q", filepath.Base(f), l)
 				continue
 			}
+			if fs[0] == "*" {
+				// "OPTIONS *": the dummy connection Apache makes to wake
+				// its own children at a restart, logged like any request.
+				continue
+			}
 			logged[fs[0]]++
 		}
 	}

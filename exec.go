@@ -2,17 +2,27 @@ package main
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"syscall"
 )
 
-// command is the program of exec mode: its stdout and stderr come to
-// rotlog through two pipes, so that lines of each stay whole.
+// command is the program of exec mode, in a process group of its own: its
+// stdout and stderr come to rotlog through two pipes, so that lines of each
+// stay whole, and signals go to its whole group, so that the workers a
+// server forks hear them too (as dumb-init does).
 type command struct {
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the command has exited
 	err  error         // of Wait
+}
+
+// notExecutable reports whether err, from startCommand, is for a command
+// that was found but cannot be run: exit 126, as a shell does (127 is for
+// one not found).
+func notExecutable(err error) bool {
+	return errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.ENOEXEC)
 }
 
 // startCommand starts args with standard input inherited and returns the
@@ -30,6 +40,7 @@ func startCommand(args []string) (*command, []*os.File, error) {
 	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, outW, errW
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	err = cmd.Start()
 	// The child has its own copies; rotlog sees EOF once they are closed.
 	outW.Close()
@@ -47,9 +58,17 @@ func startCommand(args []string) (*command, []*os.File, error) {
 	return c, []*os.File{outR, errR}, nil
 }
 
-func (c *command) signal(sig os.Signal) { c.cmd.Process.Signal(sig) }
+// signal sends sig to the command's process group.
+func (c *command) signal(sig os.Signal) {
+	if s, ok := sig.(syscall.Signal); ok {
+		syscall.Kill(-c.cmd.Process.Pid, s)
+	}
+}
 
 func (c *command) exited() <-chan struct{} { return c.done }
+
+// pid is the command's process ID, which is also its group's.
+func (c *command) pid() int { return c.cmd.Process.Pid }
 
 // wait returns the command's exit status: its code, or 128 + the signal
 // that killed it.

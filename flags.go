@@ -60,6 +60,8 @@ Flags (single-dash long forms such as -when work too):
         --max-line SIZE       longest line held back to be written whole
                               (default 1M); longer lines are written in pieces
         --lock-timeout DUR    break a lock this old whose owner is gone (default 10s)
+        --drain-timeout DUR   after TERM or INT, read on until end of input for
+                              at most this long (default 5s; 0: until end of input)
         --start-time TIME     pretend the clock reads TIME at start
                               ("2026-11-24 23:59:58", RFC 3339 or @UNIXSECONDS)
         --dry-run             print the file written now, the next boundary and
@@ -68,12 +70,15 @@ Flags (single-dash long forms such as -when work too):
     -V, --version             print the version and exit
     -h, --help                print this help and exit
 
-Exec mode: rotlog [flags] -- COMMAND [ARG...] runs COMMAND with its stdout and
-stderr going into the log, forwards TERM, INT, QUIT, USR1 and USR2 to it, and
-exits with its status.
+Exec mode: rotlog [flags] -- COMMAND [ARG...] runs COMMAND in a process group
+of its own with its stdout and stderr going into the log, forwards TERM, INT,
+QUIT, USR1 and USR2 to that group, reads on until every process of it has
+closed its output (at most --drain-timeout after COMMAND exits), and exits
+with COMMAND's status.
 
-Signals: TERM and INT write what was read and exit, HUP reopens the file,
-ALRM rotates now.
+Signals: TERM and INT stop reading new work: rotlog reads on until end of input
+(at most --drain-timeout), writes everything and exits; a second one ends the
+wait at once. HUP reopens the file, ALRM rotates now.
 `
 
 // usageError is a bad command line: exit 2 before reading any input.
@@ -90,6 +95,7 @@ func usagef(format string, args ...any) error {
 type options struct {
 	path, when, suffix, tz      string
 	mode, maxLine, lockTimeout  string
+	drainTimeout                string
 	startTime, size, timestamp  string
 	maxAge, compress, symlink   string
 	postRotate, hookTimeout     string
@@ -126,6 +132,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.fsync, "fsync", false, "")
 	fs.StringVar(&o.maxLine, "max-line", "1M", "")
 	fs.StringVar(&o.lockTimeout, "lock-timeout", "10s", "")
+	fs.StringVar(&o.drainTimeout, "drain-timeout", "5s", "")
 	fs.StringVar(&o.startTime, "start-time", "", "")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "")
@@ -188,6 +195,7 @@ type config struct {
 	mode        uint32
 	maxLine     int
 	lockTimeout time.Duration
+	drain       time.Duration // --drain-timeout; 0: until end of input
 	offset      time.Duration // --start-time minus the real clock
 	maxSize     int64         // --size, 0 for none
 	stamp       *stamper      // --timestamp, nil for none
@@ -265,6 +273,9 @@ func (o *options) config(realNow time.Time) (*config, error) {
 	c.lockTimeout, err = parseDuration(o.lockTimeout)
 	if err != nil || c.lockTimeout <= 0 {
 		return nil, usagef("--lock-timeout: %q is not a positive duration like 10s", o.lockTimeout)
+	}
+	if c.drain, err = parseDuration(o.drainTimeout); err != nil || c.drain < 0 {
+		return nil, usagef("--drain-timeout: %q is not a duration like 5s (0: until end of input)", o.drainTimeout)
 	}
 	if o.size != "" {
 		if c.maxSize, err = parseSize(o.size); err != nil || c.maxSize < 1 {

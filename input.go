@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -132,36 +133,73 @@ func lastNewline(b []byte) int {
 
 // source reads one input into its batcher until end of input or a stop.
 type source struct {
-	in       *os.File
-	pollable bool // read deadlines work, so a stop can interrupt a read
-	restore  func()
+	orig     *os.File // the input as given
+	in       *os.File // what is read: orig, or a pollable duplicate
+	pollable bool     // read deadlines work, so a stop can interrupt a read
+	restore  func()   // undoes pollable; once
 	b        *batcher
 	now      func() time.Time
 
-	interrupted chan struct{} // closed once a stop has interrupted reading
+	// open is set when reading ended with the input still open: the drain
+	// ran out before end of input. holders are the processes that held it.
+	open    bool
+	holders []int
 }
 
 // newSource returns the source reading in into b, with now as its clock.
 func newSource(in *os.File, b *batcher, now func() time.Time) *source {
-	s := &source{b: b, now: now, interrupted: make(chan struct{})}
-	s.in, s.pollable, s.restore = pollable(in)
+	s := &source{orig: in, b: b, now: now}
+	var restore func()
+	s.in, s.pollable, restore = pollable(in)
+	s.restore = sync.OnceFunc(restore)
 	return s
 }
 
-// run reads until end of input, or until stop is done: then it reads what
-// the input holds for up to drain more (a pollable input only), writes it
-// and what it held back, and returns.
-func (s *source) run(stop context.Context, drain time.Duration) error {
+// run reads until end of input. Once stopped is done it drains: it reads
+// on until end of input or until drained is done, then takes what the input
+// already holds without waiting. It writes everything it read, including a
+// last partial line.
+func (s *source) run(stopped, drained context.Context) error {
 	defer s.restore()
-	cancel := context.AfterFunc(stop, s.interrupt)
-	defer cancel()
-	for {
-		if stop.Err() != nil {
-			if !cancel() {
-				<-s.interrupted // else it could cut the drain short
-			}
-			return s.drain(drain)
+	if err := s.read(stopped); err != nil || stopped.Err() == nil {
+		return errors.Join(err, s.b.finish(s.now()))
+	}
+	err := s.read(drained)
+	if err == nil && drained.Err() != nil {
+		err = s.readHeld()
+	}
+	if s.open {
+		// Let writers meet EPIPE now rather than when rotlog exits: what
+		// they write from here on is not read.
+		ino := pipeInode(s.in)
+		s.restore()
+		s.orig.Close()
+		s.holders = pipeHolders(ino)
+	}
+	return errors.Join(err, s.b.finish(s.now()))
+}
+
+// read reads into the batcher until end of input, an error, or ctx is
+// done. At end of input it returns nil with ctx not done, or sets open.
+func (s *source) read(ctx context.Context) error {
+	interrupted := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		if s.pollable {
+			s.in.SetReadDeadline(time.Now())
 		}
+		close(interrupted)
+	})
+	defer func() {
+		if !stop() {
+			// The interrupt has run or is running: let it finish, then
+			// clear its deadline for whatever reads next.
+			<-interrupted
+		}
+		if s.pollable {
+			s.in.SetReadDeadline(time.Time{})
+		}
+	}()
+	for ctx.Err() == nil {
 		k, err := s.in.Read(s.b.space())
 		if k > 0 {
 			if werr := s.b.consume(k, s.now()); werr != nil {
@@ -171,39 +209,54 @@ func (s *source) run(stop context.Context, drain time.Duration) error {
 		switch {
 		case err == nil, errors.Is(err, os.ErrDeadlineExceeded):
 		case err == io.EOF:
-			return s.b.finish(s.now())
+			s.open = false
+			return nil
 		default:
-			return errors.Join(fmt.Errorf("read %s: %w", s.in.Name(), err), s.b.finish(s.now()))
+			return fmt.Errorf("read %s: %w", s.in.Name(), err)
 		}
 	}
+	s.open = true
+	return nil
 }
 
-// interrupt wakes a read blocked on a pollable input.
-func (s *source) interrupt() {
-	if s.pollable {
-		s.in.SetReadDeadline(time.Now())
+// readHeld reads what a pollable input holds now, without waiting.
+func (s *source) readHeld() error {
+	if !s.pollable {
+		return nil
 	}
-	close(s.interrupted)
-}
-
-// drain reads a pollable input until end of input or for d, then writes
-// what is held back.
-func (s *source) drain(d time.Duration) error {
-	if s.pollable {
-		s.in.SetReadDeadline(time.Now().Add(d))
-		for {
-			k, err := s.in.Read(s.b.space())
-			if k > 0 {
-				if werr := s.b.consume(k, s.now()); werr != nil {
-					return werr
-				}
+	sc, err := s.in.SyscallConn()
+	if err != nil {
+		return err
+	}
+	for {
+		var k int
+		var rerr error
+		err := sc.Read(func(fd uintptr) bool {
+			k, rerr = unix.Read(int(fd), s.b.space())
+			return true // never wait
+		})
+		if err == nil {
+			err = rerr
+		}
+		if k > 0 {
+			if werr := s.b.consume(k, s.now()); werr != nil {
+				return werr
 			}
-			if err != nil {
-				break
-			}
+			continue
+		}
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		switch {
+		case k == 0 && err == nil:
+			s.open = false // end of input after all
+			return nil
+		case errors.Is(err, unix.EAGAIN):
+			return nil
+		default:
+			return fmt.Errorf("read %s: %w", s.in.Name(), err)
 		}
 	}
-	return s.b.finish(s.now())
 }
 
 // pollable returns a descriptor for in that Go's poller can interrupt, if

@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 	_ "time/tzdata" // zones work without the system's zone files
 
@@ -64,12 +65,24 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	kid, pipes, err := startCommand(o.args)
 	if err != nil {
 		fmt.Fprintf(stderr, "rotlog: error: %v\n", err)
+		if notExecutable(err) {
+			return 126
+		}
 		return 127
 	}
 	sources := []*source{a.source(pipes[0]), a.source(pipes[1])}
 	err = a.serve(sources, kid)
 	for _, p := range pipes {
 		p.Close()
+	}
+	if _, killAt := a.stopTimes(); !killAt.IsZero() {
+		// A second TERM or INT: the command has until killAt to exit.
+		select {
+		case <-kid.exited():
+		case <-time.After(time.Until(killAt)):
+			fmt.Fprintf(stderr, "rotlog: %s (PID %d) still runs after a second stop signal and --drain-timeout; killing its process group\n", o.args[0], kid.pid())
+			kid.signal(syscall.SIGKILL)
+		}
 	}
 	status := kid.wait()
 	if err != nil {

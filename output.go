@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rotlog/rotlog/rotator"
@@ -36,8 +37,7 @@ type output struct {
 	mu  sync.Mutex // guards rot
 	rot *rotator.Rotator
 
-	teeMu sync.Mutex
-	tee   io.Writer // nil when not teeing, or after stdout failed
+	tee *teeCopy // nil when not teeing
 
 	// stop is done when rotlog stops: a failing write is not retried.
 	// locks is done when data already read may no longer wait for a lock
@@ -60,8 +60,8 @@ func (e *unwrittenError) Error() string {
 // after p, counted in the report if it is never written. raw, if not nil,
 // is the input p came from, copied to --tee.
 func (o *output) write(p, raw, held []byte, now time.Time) error {
-	if raw != nil {
-		o.copyTee(raw)
+	if raw != nil && o.tee != nil {
+		o.tee.copy(raw)
 	}
 	backoff := 10 * time.Millisecond
 	var failed, reported time.Time
@@ -102,19 +102,6 @@ func (o *output) write(p, raw, held []byte, now time.Time) error {
 	}
 }
 
-// copyTee copies input to standard output for --tee, until that fails.
-func (o *output) copyTee(raw []byte) {
-	o.teeMu.Lock()
-	defer o.teeMu.Unlock()
-	if o.tee == nil {
-		return
-	}
-	if _, err := o.tee.Write(raw); err != nil {
-		o.log.warnf("--tee: %v; copying to standard output stops, logging goes on", err)
-		o.tee = nil
-	}
-}
-
 // tick lets the Rotator do what time requires, and says what it did.
 func (o *output) tick(ctx context.Context, now time.Time) (rotator.Events, error) {
 	o.mu.Lock()
@@ -148,4 +135,72 @@ func (o *output) close() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.rot.Close()
+}
+
+// teeBuffer bounds what --tee holds for a slow standard output.
+const teeBuffer = 4 << 20
+
+// teeCopy copies input to standard output for --tee without ever making
+// logging wait: a goroutine writes the copy, and while standard output is
+// teeBuffer behind (its reader stalled) input is not copied. It stops
+// copying for good when a write fails (the reader is gone).
+type teeCopy struct {
+	log    *logger
+	ch     chan []byte
+	queued atomic.Int64 // bytes in ch
+	failed atomic.Bool
+	done   chan struct{}
+
+	mu       sync.Mutex // one copy at a time (exec mode has two sources)
+	dropping bool       // reported that input is being dropped
+}
+
+func newTeeCopy(w io.Writer, log *logger) *teeCopy {
+	t := &teeCopy{log: log, ch: make(chan []byte, 1024), done: make(chan struct{})}
+	go func() {
+		defer close(t.done)
+		for b := range t.ch {
+			if !t.failed.Load() {
+				if _, err := w.Write(b); err != nil {
+					t.failed.Store(true)
+					log.warnf("--tee: %v; copying to standard output stops, logging goes on", err)
+				}
+			}
+			t.queued.Add(-int64(len(b)))
+		}
+	}()
+	return t
+}
+
+// copy queues a copy of p for standard output, or drops it (reported
+// once) while standard output is too far behind.
+func (t *teeCopy) copy(p []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.failed.Load() {
+		return
+	}
+	if t.queued.Load()+int64(len(p)) > teeBuffer || len(t.ch) == cap(t.ch) {
+		if !t.dropping {
+			t.dropping = true
+			t.log.warnf("--tee: standard output is not being read; its copy loses input while it is %d MiB behind, logging goes on", teeBuffer>>20)
+		}
+		return
+	}
+	t.queued.Add(int64(len(p)))
+	t.ch <- bytes.Clone(p)
+}
+
+// close lets the copy finish for up to wait: a stalled reader does not
+// keep rotlog from exiting.
+func (t *teeCopy) close(wait time.Duration) {
+	t.mu.Lock()
+	close(t.ch)
+	t.mu.Unlock()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-t.done:
+	case <-timer.C:
+	}
 }

@@ -3,9 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -16,21 +20,26 @@ import (
 // boundary or a moved file within about a second.
 const tickEvery = time.Second
 
-// The stop policy, in one place. A stop (TERM or INT; in exec mode the
-// command's exit, or a second TERM or INT):
+// The stop policy, in one place. A stop is TERM or INT; in exec mode the
+// command's exit, or a second TERM or INT (the first is the command's to
+// act on). A stop
 //
-//   - ends at once every wait for work not yet taken: a tick, rotation or
-//     housekeeping pass waiting for a lock, a housekeeping pass under way,
-//     and the backoff of a failing write (whose data is then reported as
-//     unwritten);
-//   - lets each source read on what its input holds, until end of input or
-//     for drainFor, and write it;
-//   - lets data already read wait for a lock for lockGrace longer than
-//     --lock-timeout: long enough for a dead owner's lock to be broken.
-const (
-	drainFor  = time.Second
-	lockGrace = time.Second
-)
+//   - ends at once waits for work not yet taken: a tick or a SIGALRM
+//     rotation waiting for the lock (a later write rotates if need be), a
+//     housekeeping pass (a running post-rotate command is killed, and runs
+//     again at a later pass);
+//   - stops reading new work, not writing accepted work: each source reads
+//     on until end of input, for up to --drain-timeout (0: no limit), then
+//     takes what its input already holds without waiting. A further TERM or
+//     INT ends the drain at once; in exec mode the second one bounds it by
+//     --drain-timeout even when that is 0, and the command's process group
+//     is killed if it is still running when that time is up.
+//
+// When the drain is over, a failing write is not retried any more (its data
+// is reported as unwritten), and data already read may wait for a lock
+// lockGrace longer than --lock-timeout: long enough for a dead owner's lock
+// to be broken.
+const lockGrace = time.Second
 
 // app is one running pipeline: the control loop (signals, ticks,
 // housekeeping) around the sources and the output they share.
@@ -42,8 +51,14 @@ type app struct {
 
 	housekeep chan struct{} // a housekeeping pass is wanted
 
-	stopped context.Context // done once rotlog stops (see the stop policy)
-	stop    func()
+	// See the stop policy.
+	stopped  context.Context // done at a stop
+	stop     func()
+	drained  context.Context // done when the drain is over
+	endDrain func()
+	stopMu   sync.Mutex
+	stopAt   time.Time // when stopped, for the report
+	killAt   time.Time // exec mode: when to kill the command's group; zero: never
 }
 
 // newApp returns the pipeline c describes, reporting to stderr and, with
@@ -51,11 +66,15 @@ type app struct {
 func newApp(c *config, stdout, stderr io.Writer) *app {
 	log := &logger{w: stderr, verbose: c.verbose}
 	stopped, stop := context.WithCancel(context.Background())
+	drained, endDrain := context.WithCancel(context.Background())
+	if c.drain > 0 {
+		context.AfterFunc(stopped, func() { time.AfterFunc(c.drain, endDrain) })
+	}
 	locks, endLocks := context.WithCancel(context.Background())
-	context.AfterFunc(stopped, func() { time.AfterFunc(c.lockTimeout+lockGrace, endLocks) })
-	out := &output{log: log, stop: stopped, locks: locks}
+	context.AfterFunc(drained, func() { time.AfterFunc(c.lockTimeout+lockGrace, endLocks) })
+	out := &output{log: log, stop: drained, locks: locks}
 	if c.tee {
-		out.tee = stdout
+		out.tee = newTeeCopy(stdout, log)
 	}
 	out.rot = rotator.New(rotator.Config{
 		Pattern:     c.pat,
@@ -77,7 +96,48 @@ func newApp(c *config, stdout, stderr io.Writer) *app {
 		housekeep: make(chan struct{}, 1),
 		stopped:   stopped,
 		stop:      stop,
+		drained:   drained,
+		endDrain:  endDrain,
 	}
+}
+
+// stopNow stops rotlog (see the stop policy); again, it ends the drain.
+func (a *app) stopNow() {
+	a.stopMu.Lock()
+	defer a.stopMu.Unlock()
+	a.stopLocked()
+}
+
+func (a *app) stopLocked() {
+	if a.stopped.Err() != nil {
+		a.endDrain()
+		return
+	}
+	a.stopAt = time.Now()
+	a.stop()
+}
+
+// stopBounded stops rotlog in exec mode at a second TERM or INT: the drain
+// lasts --drain-timeout at most, even when that is 0, and then the
+// command's group is killed if it still runs.
+func (a *app) stopBounded() {
+	a.stopMu.Lock()
+	defer a.stopMu.Unlock()
+	a.killAt = time.Now().Add(a.cfg.drain)
+	if a.stopped.Err() == nil {
+		a.stopLocked()
+	}
+	if a.cfg.drain == 0 {
+		a.endDrain()
+	}
+}
+
+// stopTimes returns when rotlog stopped and when exec mode's command is to
+// be killed (zero: never).
+func (a *app) stopTimes() (stopAt, killAt time.Time) {
+	a.stopMu.Lock()
+	defer a.stopMu.Unlock()
+	return a.stopAt, a.killAt
 }
 
 // now is rotlog's only clock: wall time shifted by --start-time.
@@ -110,6 +170,7 @@ func (a *app) serve(sources []*source, kid child) error {
 		close(sigc)
 	}()
 	defer a.stop()
+	defer a.endDrain()
 
 	if a.keeper.Active() {
 		last, kept := make(chan struct{}), make(chan struct{})
@@ -128,7 +189,7 @@ func (a *app) serve(sources []*source, kid child) error {
 	a.wantHousekeeping()
 	errc := make(chan error, len(sources))
 	for _, s := range sources {
-		go func() { errc <- s.run(a.stopped, drainFor) }()
+		go func() { errc <- s.run(a.stopped, a.drained) }()
 	}
 	timer := time.NewTimer(a.untilTick())
 	defer timer.Stop()
@@ -140,10 +201,10 @@ func (a *app) serve(sources []*source, kid child) error {
 	for running := len(sources); running > 0; {
 		select {
 		case <-exited:
-			// What the command wrote is in the pipes: read it, then stop,
-			// even if a descendant holds them open.
+			// What the command wrote is in the pipes: read it, and what the
+			// rest of its group writes until they close them, then stop.
 			exited = nil
-			a.stop()
+			a.stopNow()
 		case err := <-errc:
 			running--
 			errs = append(errs, err)
@@ -154,12 +215,55 @@ func (a *app) serve(sources []*source, kid child) error {
 			timer.Reset(a.untilTick())
 		}
 	}
+	a.reportOpen(sources)
+	if a.out.tee != nil {
+		a.out.tee.close(5 * time.Second)
+	}
 	return errors.Join(append(errs, a.out.close())...)
 }
 
+// reportOpen says so when a stop ended reading with input still open,
+// naming the processes that hold it where it can.
+func (a *app) reportOpen(sources []*source) {
+	var open []*source
+	for _, s := range sources {
+		if s.open {
+			open = append(open, s)
+		}
+	}
+	if len(open) == 0 {
+		return
+	}
+	seen := map[int]bool{}
+	var pids []int
+	for _, s := range open {
+		for _, pid := range s.holders {
+			if !seen[pid] {
+				seen[pid] = true
+				pids = append(pids, pid)
+			}
+		}
+	}
+	held := ""
+	if len(pids) > 0 {
+		held = fmt.Sprintf(" (held by PID %s)", joinInts(pids))
+	}
+	stopAt, _ := a.stopTimes()
+	a.log.warnf("input was still open%s when rotlog stopped reading, %s after the stop; what is written to it from now on is lost (writers get EPIPE)",
+		held, time.Since(stopAt).Round(time.Millisecond))
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}
+
 // catch acts on stop signals at once, whatever the rest is doing (it may
-// be waiting for a lock, which a stop ends), forwards signals to a child,
-// and passes HUP and ALRM on to the control loop.
+// be waiting for a lock), forwards signals to a child, and passes HUP and
+// ALRM on to the control loop.
 func (a *app) catch(sigc <-chan os.Signal, control chan<- os.Signal, kid child) {
 	forwarded := 0
 	for sig := range sigc {
@@ -172,6 +276,7 @@ func (a *app) catch(sigc <-chan os.Signal, control chan<- os.Signal, kid child) 
 		case syscall.SIGPIPE:
 			// Only --tee writes to a pipe; the failed write says so.
 		default:
+			stop := a.stopNow
 			if kid != nil {
 				// The command decides; its output is read to the end. A
 				// second TERM or INT stops rotlog too (a descendant may
@@ -182,9 +287,11 @@ func (a *app) catch(sigc <-chan os.Signal, control chan<- os.Signal, kid child) 
 				}
 				if forwarded++; forwarded < 2 {
 					continue
+				} else if forwarded == 2 {
+					stop = a.stopBounded
 				}
 			}
-			a.stop()
+			stop()
 		}
 	}
 }
@@ -212,7 +319,7 @@ func (a *app) untilTick() time.Duration {
 // when a period ended or a file was rotated.
 func (a *app) tick(now time.Time) {
 	ev, err := a.out.tick(a.stopped, now)
-	if err != nil {
+	if err != nil && !errors.Is(err, rotator.ErrStopped) {
 		a.log.warnf("error: %v", err)
 	}
 	if ev.Boundary || ev.Rotations > 0 {

@@ -19,11 +19,14 @@ import (
 //
 // A fourth program is a server that takes 2 s to stop (it goes on writing
 // for 2 s after TERM), under the man page's recipe
-// "sh -c 'exec srv 2>&1 | exec rotlog …'" with stopasgroup: supervisord
-// sends TERM to the whole group, rotlog with a --drain-timeout longer than
-// the server's stop (and a stopwaitsecs longer than that) reads until the
-// server is done. The server must never meet EPIPE and every line it wrote
-// must be logged.
+// "sh -c 'trap : TERM INT; srv 2>&1 | rotlog …'" with stopasgroup:
+// supervisord sends TERM to the whole group, the shell waits for its
+// pipeline (with "exec srv | exec rotlog" it would die at once, and
+// supervisord would take the program for stopped while both run on), rotlog
+// with a --drain-timeout longer than the server's stop (and a stopwaitsecs
+// longer than that) reads until the server is done. The server must never
+// meet EPIPE, every line it wrote must be logged, and nothing may be left
+// running once supervisord says STOPPED.
 //
 // .ci/run installs supervisor and sets ROTLOG_REQUIRE_SUPERVISORD=1, so in CI
 // this test cannot be skipped.
@@ -72,7 +75,7 @@ killasgroup=true
 stopwaitsecs=20
 
 [program:slowstop]
-command=sh -c 'exec %[3]s slowstop %[4]s 2>&1 | exec %[2]s -p %[1]s/slow/app.log -when S --drain-timeout 10s'
+command=sh -c 'trap : TERM INT; %[3]s slowstop %[4]s 2>&1 | %[2]s -p %[1]s/slow/app.log -when S --drain-timeout 10s'
 stopasgroup=true
 killasgroup=true
 environment=TZ="UTC",GORACE="atexit_sleep_ms=10",ROTLOG_PRODUCER_LINGER="2s"

@@ -98,7 +98,7 @@ func (k *Keeper) Pass(ctx context.Context, now time.Time) (again bool) {
 				continue // still to be compressed
 			}
 			if ctx.Err() == nil {
-				again = k.hook(f.path) || again
+				again = k.hook(ctx, f.path) || again
 			}
 		}
 	}
@@ -315,7 +315,10 @@ func (c ctxReader) Read(p []byte) (int, error) {
 
 // hook runs the post-rotate command for a finished file whose mark says
 // it is pending, marking it done first, so that it runs at most once.
-func (k *Keeper) hook(path string) (busy bool) {
+//
+// When ctx is done first (a stop), the command is killed and the mark set
+// back to pending, so that a later pass of any pipeline runs it again.
+func (k *Keeper) hook(ctx context.Context, path string) (busy bool) {
 	if string(getAttr(path, hookAttr)) != hookPending {
 		return false
 	}
@@ -329,7 +332,8 @@ func (k *Keeper) hook(path string) (busy bool) {
 	}
 	setAttr(f, hookAttr, []byte(hookDone))
 	f.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), k.hk.HookTimeout)
+	stop := ctx
+	ctx, cancel := context.WithTimeout(ctx, k.hk.HookTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "sh", "-c", k.hk.PostRotate+` "$1"`, "rotlog-post-rotate", path)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -339,6 +343,12 @@ func (k *Keeper) hook(path string) (busy bool) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	switch {
+	case stop.Err() != nil:
+		if f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0); err == nil {
+			setAttr(f, hookAttr, []byte(hookPending))
+			f.Close()
+		}
+		k.logf("post-rotate command for %s was cut short by the stop; it runs again at a later pass", path)
 	case ctx.Err() != nil:
 		k.logf("error: post-rotate command for %s was killed after %s", path, k.hk.HookTimeout)
 	case err != nil:
