@@ -6,12 +6,16 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/rotlog/rotlog/pattern"
 	"golang.org/x/sys/unix"
 )
 
@@ -220,5 +224,75 @@ func TestTemplateThroughLinkedDirectory(t *testing.T) {
 	}
 	if got := readFile(t, filepath.Join(elsewhere, "11.log")); got != "line\n" {
 		t.Errorf("11.log = %q", got)
+	}
+}
+
+// A real full disk (a small tmpfs) under two pipelines rotating every
+// second: a batch written in part is finished in the same file before
+// anything else is written there, so no line is torn or split between two
+// files, the line of one pipeline never gets the other's appended in its
+// middle, and no empty file is made while the disk is full.
+func TestDiskFullManyPipelines(t *testing.T) {
+	t.Parallel()
+	dir := mountTmpfs(t, 2<<20)
+	filler := filepath.Join(dir, "filler")
+	if err := os.WriteFile(filler, make([]byte, 2<<20-96<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const n = 2
+	procs := make([]*proc, n)
+	for i := range procs {
+		procs[i] = startRotlog(t, dir, "rotlog", nil, "-p", "app.log", "-when", "S", "-v")
+	}
+	sent := map[int]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i, p := range procs {
+		wg.Go(func() {
+			// 1500 lines of up to 600 bytes, 20 to a batch: about 450 KB a
+			// pipeline, more than is free at first and less than is free
+			// once the filler is gone.
+			rng := rand.New(rand.NewPCG(uint64(i), 11))
+			seq := 0
+			for ; seq < 1500; seq++ {
+				if _, err := io.WriteString(p.stdin, line(i, seq, time.Now(), 20+rng.IntN(580))); err != nil {
+					t.Errorf("pipeline %d: %v", i, err)
+					break
+				}
+				if seq%20 == 19 {
+					time.Sleep(5 * time.Millisecond) // spread over boundaries
+				}
+			}
+			mu.Lock()
+			sent[i] = seq
+			mu.Unlock()
+			p.stdin.Close()
+		})
+	}
+	for i, p := range procs {
+		waitFor(t, fmt.Sprintf("pipeline %d to report the full disk", i), func() bool {
+			return strings.Contains(p.stderr.String(), "no space left on device")
+		})
+	}
+	os.Remove(filler)
+	wg.Wait()
+	for _, p := range procs {
+		if err := p.cmd.Wait(); err != nil {
+			t.Fatalf("%v; stderr: %s", err, p.stderr)
+		}
+	}
+	pat, err := pattern.Compile("app.log", pattern.Options{When: "S", Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range checkTarget(t, dir, pat, sent) {
+		if fi, err := os.Stat(f.path); err == nil && fi.Size() == 0 {
+			t.Errorf("%s is empty: made while the disk was full", f.path)
+		}
+	}
+	if t.Failed() {
+		for i, p := range procs {
+			t.Logf("pipeline %d stderr:\n%s", i, p.stderr)
+		}
 	}
 }

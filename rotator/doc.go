@@ -19,8 +19,13 @@
 // Each Write is one write(2) of the whole batch to a descriptor opened with
 // O_WRONLY|O_APPEND|O_NOFOLLOW (created lazily, never truncated), so on a
 // local filesystem a batch from one process is never interleaved with a
-// batch from another. A Write that fails reports how much was written and
-// closes the file; the caller retries the rest, and the retry reopens.
+// batch from another. A Write that fails reports how much was written; the
+// caller retries the rest. A batch written in part (a disk that filled up
+// mid-write) is finished in the same file before anything else, whatever
+// the time; a full disk keeps the file open, so retries create no files;
+// other failures close it, and the retry reopens. A process whose writes
+// failed writes again only where the file ends at a line end (or after
+// LockTimeout): another process may be finishing its batch there.
 //
 // # Many processes
 //

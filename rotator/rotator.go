@@ -51,6 +51,8 @@ type Rotator struct {
 	warned  map[string]bool // linked directories reported
 	renamed bool            // a rename under the lock awaits a directory sync
 	events  Events          // what happened since the last Tick
+	tail    bool            // f holds part of a batch whose rest must follow first
+	failed  time.Time       // when writes began to fail; zero when the last one worked
 }
 
 // Events says what a Rotator did, or saw happen, since the previous Tick.
@@ -82,9 +84,19 @@ func (r *Rotator) verbosef(format string, args ...any) {
 // Write writes p, whole lines read at now, with one write(2) to the file of
 // now's period, opening (and for an active file, rotating) first if needed.
 // A wait for the lock ends when ctx is done. On error it returns how many
-// bytes were written and closes the file, so that a retry of the rest
-// reopens it.
+// bytes were written; the caller retries the rest with the same now.
+//
+// A failed write is retried in the same file: when part of p was written,
+// the rest goes to that file first, whatever the time and whatever has been
+// rotated meanwhile, so that a line is never split; a full disk
+// (ENOSPC, EDQUOT, EFBIG) keeps the file too, so that retries make no new
+// files. After a failure, and until a write succeeds, a Write waits (up to
+// LockTimeout) for a file that does not end at a line end: another
+// pipeline is finishing a partly written batch there.
 func (r *Rotator) Write(ctx context.Context, p []byte, now time.Time) (int, error) {
+	if r.tail && r.f != nil {
+		return r.write(p)
+	}
 	if r.f == nil || !now.Before(r.end) {
 		if err := r.open(ctx, now); err != nil {
 			return 0, err
@@ -103,14 +115,66 @@ func (r *Rotator) Write(ctx context.Context, p []byte, now time.Time) (int, erro
 			return 0, err
 		}
 	}
+	if !r.failed.IsZero() && time.Since(r.failed) < r.cfg.LockTimeout && !r.atLineEnd() {
+		return 0, fmt.Errorf("%s: %w", r.name, errMidLine)
+	}
+	return r.write(p)
+}
+
+// errMidLine is a file that does not end at a line end while writes fail.
+var errMidLine = errors.New("another pipeline's line is written in part; waiting for its end")
+
+// write writes p to the open file and keeps the state of a failure.
+func (r *Rotator) write(p []byte) (int, error) {
 	n, err := r.f.Write(p)
 	if err == nil && r.cfg.Fsync {
 		err = r.f.Sync()
 	}
-	if err != nil {
-		r.closeFile()
+	if err == nil {
+		r.tail, r.failed = false, time.Time{}
+		return n, nil
+	}
+	if r.failed.IsZero() {
+		r.failed = time.Now()
+	}
+	r.tail = r.tail || n > 0
+	if !r.tail && !errors.Is(err, unix.ENOSPC) && !errors.Is(err, unix.EDQUOT) && !errors.Is(err, unix.EFBIG) {
+		r.closeFile() // the retry reopens
 	}
 	return n, err
+}
+
+// atLineEnd reports whether the open file is empty or ends with a newline;
+// true if that cannot be told. The descriptor written to is write-only:
+// the file is opened again for reading, through /proc where there is one,
+// else by its name if that still refers to it.
+func (r *Rotator) atLineEnd() bool {
+	var st unix.Stat_t
+	if unix.Fstat(r.fd, &st) != nil || st.Size == 0 {
+		return true
+	}
+	f, err := os.Open(fmt.Sprintf("/proc/self/fd/%d", r.fd))
+	if err != nil {
+		if f, err = os.OpenFile(r.name, os.O_RDONLY|syscall.O_NOFOLLOW, 0); err != nil {
+			return true
+		}
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !os.SameFile(fi, fileInfo(r.f)) {
+		return true
+	}
+	var b [1]byte
+	n, err := f.ReadAt(b[:], st.Size-1)
+	return n != 1 || b[0] == '\n'
+}
+
+// fileInfo is f.Stat, nil on error.
+func fileInfo(f *os.File) fs.FileInfo {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	return fi
 }
 
 // rotateForSize renames the file of now's period, under the lock, if it
@@ -187,8 +251,9 @@ func (r *Rotator) Tick(ctx context.Context, now time.Time) (Events, error) {
 
 func (r *Rotator) tickNow(ctx context.Context, now time.Time) error {
 	// A file of an ended period is kept for a grace time: a line read just
-	// before the boundary, written late, still goes to it.
-	if r.f != nil && !now.Before(r.end.Add(lingerFor)) {
+	// before the boundary, written late, still goes to it; and while a
+	// write to it is being retried.
+	if r.f != nil && !now.Before(r.end.Add(lingerFor)) && r.failed.IsZero() {
 		r.closeFile()
 	}
 	if !now.Before(r.tick) {
@@ -201,7 +266,7 @@ func (r *Rotator) tickNow(ctx context.Context, now time.Time) error {
 		}
 		return nil
 	}
-	if r.f != nil && (!r.pat.Template() || r.cfg.MaxSize > 0) && !r.current() {
+	if r.f != nil && r.failed.IsZero() && (!r.pat.Template() || r.cfg.MaxSize > 0) && !r.current() {
 		r.verbosef("%s was moved away; reopening", r.name)
 		r.closeFile()
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 // TestWriteError checks guarantee 9 at this level: a failed Write reports
-// (0, err) and lets go of the file; the retry writes it all.
+// (0, err); the retry writes it all.
 func TestWriteError(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct{ name, pattern, file string }{
@@ -48,9 +48,10 @@ func TestWriteError(t *testing.T) {
 		})
 	}
 
-	// A write that fails on an open file (here: the descriptor is made to
-	// point at /dev/full, as a full disk would) closes it, and the retry
-	// reopens the path.
+	// A write that fails for a full disk (here: the descriptor is made to
+	// point at /dev/full) keeps the file, so that retries make no new file
+	// and the data goes where it belongs; the retry writes it there once
+	// there is room (the descriptor pointed back at the file).
 	t.Run("ENOSPC", func(t *testing.T) {
 		t.Parallel()
 		full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
@@ -62,17 +63,27 @@ func TestWriteError(t *testing.T) {
 		pat := compile(t, filepath.Join(dir, "app.log"), "S")
 		r, _ := newRot(t, pat)
 		mustWrite(t, r, "a\n", t0)
-		if err := unix.Dup3(int(full.Fd()), int(r.f.Fd()), unix.O_CLOEXEC); err != nil {
+		fd := int(r.f.Fd())
+		saved, err := unix.Dup(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(saved)
+		if err := unix.Dup3(int(full.Fd()), fd, unix.O_CLOEXEC); err != nil {
 			t.Fatal(err)
 		}
 		n, err := r.Write(bg, []byte("b\n"), t0.Add(time.Millisecond))
 		if n != 0 || !errors.Is(err, syscall.ENOSPC) {
 			t.Fatalf("Write to a full disk = %d, %v; want 0, ENOSPC", n, err)
 		}
-		if r.f != nil {
-			t.Errorf("the file is still open after a failed Write")
+		if r.f == nil {
+			t.Fatal("the file was let go after a failed Write on a full disk")
+		}
+		if err := unix.Dup3(saved, fd, unix.O_CLOEXEC); err != nil {
+			t.Fatal(err)
 		}
 		mustWrite(t, r, "b\n", t0.Add(2*time.Millisecond))
 		wantFile(t, filepath.Join(dir, "app.log"), "a\nb\n")
+		wantDir(t, dir, "app.log")
 	})
 }
