@@ -52,7 +52,7 @@ func (w tbWriter) Write(p []byte) (int, error) {
 
 // FuzzBatcher feeds arbitrary bytes, cut into arbitrary reads, through the
 // line batcher to a real file, and checks: bytes out are
-// bytes in; what is held back stays under --max-line (memory is bounded);
+// bytes in; what is held back stays within --max-line (memory is bounded);
 // and after every write the file ends at a line end, unless the line was
 // too long to hold and went out in pieces.
 func FuzzBatcher(f *testing.F) {
@@ -74,15 +74,15 @@ func FuzzBatcher(f *testing.F) {
 			if err := b.consume(k, now); err != nil {
 				t.Fatal(err)
 			}
-			if b.n >= ml {
+			if b.n > ml {
 				t.Fatalf("holds %d bytes, --max-line is %d", b.n, ml)
 			}
 			got, _ := os.ReadFile(path)
 			if !bytes.HasPrefix(in, got) {
 				t.Fatalf("file %q is not a prefix of the input %q", got, in)
 			}
-			if last := bytes.LastIndexByte(got, '\n'); len(got) > 0 && last != len(got)-1 && len(got)-last-1 < ml {
-				t.Fatalf("a line of %d bytes, under --max-line %d, was cut: file %q", len(got)-last-1, ml, got)
+			if last := bytes.LastIndexByte(got, '\n'); len(got) > 0 && last != len(got)-1 && len(got)-last-1 <= ml {
+				t.Fatalf("a line of %d bytes, within --max-line %d, was cut: file %q", len(got)-last-1, ml, got)
 			}
 		}
 		if err := b.finish(now); err != nil {

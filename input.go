@@ -23,14 +23,33 @@ const (
 // sink takes what a batcher makes: p, whole lines read at now or a piece
 // of a line too long to hold back, to be written with one write; raw, the
 // input p was made from, for --tee (nil when not teeing); and held, the
-// bytes read after p, which a report counts if p is never written.
+// input read after it, which a report counts if p is never written.
 type sink interface {
-	write(p, raw, held []byte, now time.Time) error
+	write(p, raw []byte, held unwritten, now time.Time) error
+}
+
+// unwritten is input read but not yet written, in pieces.
+type unwritten [][]byte
+
+// count returns its bytes and lines (a last line without newline counted).
+func (u unwritten) count() (bytes, lines int) {
+	var last byte = '\n'
+	for _, p := range u {
+		bytes += len(p)
+		lines += countNewlines(p)
+		if len(p) > 0 {
+			last = p[len(p)-1]
+		}
+	}
+	if last != '\n' {
+		lines++
+	}
+	return bytes, lines
 }
 
 // batcher turns reads into batches of whole lines: it holds back a partial
-// line until its newline arrives (up to maxLine bytes, then writes it in
-// pieces), stamps lines for --timestamp, and hands each batch to its sink.
+// line until its newline arrives (up to maxLine bytes before the newline;
+// a longer line is written in pieces), stamps lines for --timestamp, and hands each batch to its sink.
 // A batcher belongs to one source.
 type batcher struct {
 	out     sink
@@ -64,7 +83,7 @@ func (b *batcher) consume(k int, now time.Time) error {
 	// Only the new bytes can hold a newline: the held ones had none.
 	if i := lastNewline(b.buf[n:total]); i >= 0 {
 		end := n + i + 1
-		if total-end < b.maxLine {
+		if total-end <= b.maxLine {
 			if err := b.emit(b.buf[:end], b.buf[end:total], now); err != nil {
 				return err
 			}
@@ -74,8 +93,8 @@ func (b *batcher) consume(k int, now time.Time) error {
 		}
 		// The rest is too long to hold back as well: write all of it.
 	}
-	if total >= b.maxLine {
-		// Too long to hold back: write this piece now.
+	if total > b.maxLine {
+		// Longer than --max-line: write this piece now.
 		b.n = 0
 		err := b.emit(b.buf[:total], nil, now)
 		b.midLine = true
@@ -97,15 +116,31 @@ func (b *batcher) finish(now time.Time) error {
 
 // emit writes p (whole lines, or a piece of a line), stamped if asked.
 func (b *batcher) emit(p, held []byte, now time.Time) error {
-	var raw []byte
+	if b.stamp == nil {
+		return b.out.write(p, b.teed(p), unwritten{held}, now)
+	}
+	// Stamped, p grows by a stamp a line: write it in batches of whole
+	// lines of about readSize, so that memory stays bounded whatever the
+	// lines and the stamp format.
+	atStart := !b.midLine
+	for len(p) > 0 {
+		var in []byte
+		b.stamped, in = b.stamp.appendStampedUpTo(b.stamped[:0], p, atStart, now, readSize)
+		p = p[len(in):]
+		if err := b.out.write(b.stamped, b.teed(in), unwritten{p, held}, now); err != nil {
+			return err
+		}
+		atStart = true
+	}
+	return nil
+}
+
+// teed is p if it is to be copied to --tee, else nil.
+func (b *batcher) teed(p []byte) []byte {
 	if b.tee {
-		raw = p
+		return p
 	}
-	if b.stamp != nil {
-		b.stamped = b.stamp.appendStamped(b.stamped[:0], p, !b.midLine, now)
-		p = b.stamped
-	}
-	return b.out.write(p, raw, held, now)
+	return nil
 }
 
 // lastNewline is bytes.LastIndexByte(b, '\n'), fast on long stretches
@@ -309,3 +344,5 @@ func pollable(in *os.File) (*os.File, bool, func()) {
 		f.Close()
 	}
 }
+
+func countNewlines(p []byte) int { return bytes.Count(p, []byte{'\n'}) }

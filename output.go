@@ -59,7 +59,7 @@ func (e *unwrittenError) Error() string {
 // fails, until it is written or rotlog must stop. held is the data read
 // after p, counted in the report if it is never written. raw, if not nil,
 // is the input p came from, copied to --tee.
-func (o *output) write(p, raw, held []byte, now time.Time) error {
+func (o *output) write(p, raw []byte, held unwritten, now time.Time) error {
 	if raw != nil && o.tee != nil {
 		o.tee.copy(raw)
 	}
@@ -86,11 +86,8 @@ func (o *output) write(p, raw, held []byte, now time.Time) error {
 			}
 		}
 		if o.stop.Err() != nil {
-			lines := bytes.Count(p, []byte{'\n'}) + bytes.Count(held, []byte{'\n'})
-			if len(held) > 0 && held[len(held)-1] != '\n' {
-				lines++
-			}
-			return &unwrittenError{bytes: len(p) + len(held), lines: lines, err: err}
+			n, lines := append(unwritten{p}, held...).count()
+			return &unwrittenError{bytes: n, lines: lines, err: err}
 		}
 		t := time.NewTimer(backoff)
 		select {

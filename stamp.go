@@ -56,18 +56,30 @@ func (s *stamper) text(now time.Time) []byte {
 // appendStamped appends p to dst with the stamp for now before every line
 // start: the first byte if atStart, and every byte after a newline.
 func (s *stamper) appendStamped(dst, p []byte, atStart bool, now time.Time) []byte {
+	dst, _ = s.appendStampedUpTo(dst, p, atStart, now, -1)
+	return dst
+}
+
+// appendStampedUpTo is appendStamped for the lines of p that fit while dst
+// is under limit bytes (at least one line; no limit if limit < 0). It also
+// returns the part of p it took: whole lines, or all of p.
+func (s *stamper) appendStampedUpTo(dst, p []byte, atStart bool, now time.Time, limit int) ([]byte, []byte) {
 	ts := s.text(now)
+	in := p
 	for len(p) > 0 {
+		if limit >= 0 && len(dst) >= limit && len(p) < len(in) {
+			return dst, in[:len(in)-len(p)]
+		}
 		if atStart {
 			dst = append(dst, ts...)
 		}
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
-			return append(dst, p...)
+			return append(dst, p...), in
 		}
 		dst = append(dst, p[:i+1]...)
 		p = p[i+1:]
 		atStart = true
 	}
-	return dst
+	return dst, in
 }

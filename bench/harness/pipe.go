@@ -46,6 +46,10 @@ var consumers = []consumer{
 		args: func(d string) []string { return []string{"-p", d + "/%Y/%m/%d/%H.log"} }},
 	{name: "rotlog-timestamp", display: "rotlog -p out/app.log -when H --timestamp", bin: "rotlog",
 		args: func(d string) []string { return []string{"-p", d + "/app.log", "-when", "H", "--timestamp"} }},
+	{name: "rotlog-timestamp-long", display: "rotlog -p out/app.log -when H --timestamp='%Y-%m-%d ' (16 times: 176 bytes)", bin: "rotlog",
+		args: func(d string) []string {
+			return []string{"-p", d + "/app.log", "-when", "H", "--timestamp=" + strings.Repeat("%Y-%m-%d ", 16)}
+		}},
 	{name: "rotlog-fsync", display: "rotlog -p out/app.log -when H --fsync", bin: "rotlog",
 		args: func(d string) []string { return []string{"-p", d + "/app.log", "-when", "H", "--fsync"} }},
 	{name: "rotlog-S", display: "rotlog -p out/app.log -when S", bin: "rotlog",

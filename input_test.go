@@ -1,0 +1,65 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMaxLineExact checks the --max-line boundary: a line of exactly
+// --max-line bytes whose newline comes in a later read is held back and
+// written whole with it; one byte more goes out in pieces.
+func TestMaxLineExact(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		line      string
+		wantPiece bool // written before its newline arrives
+	}{
+		{strings.Repeat("x", 9), false},
+		{strings.Repeat("x", 10), false},
+		{strings.Repeat("x", 11), true},
+	} {
+		path := filepath.Join(t.TempDir(), "app.log")
+		b := testPipeline(t, "-p", path, "--max-line", "10").batcher()
+		feed := func(s string) {
+			t.Helper()
+			if err := b.consume(copy(b.space(), s), now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		feed("a\n" + tc.line)
+		got, _ := os.ReadFile(path)
+		if piece := len(got) > len("a\n"); piece != tc.wantPiece {
+			t.Errorf("a line of %d bytes, --max-line 10: written before its newline = %v, want %v (file %q)", len(tc.line), piece, tc.wantPiece, got)
+		}
+		feed("\nb\n")
+		if got, _ := os.ReadFile(path); string(got) != "a\n"+tc.line+"\nb\n" {
+			t.Errorf("file %q", got)
+		}
+	}
+}
+
+// TestStampedMemoryBounded checks that --timestamp keeps memory bounded
+// whatever the lines and the stamp format: a read of one-byte lines with a
+// 160-byte stamp is written in batches of about readSize, not stamped into
+// one buffer 80 times the read's size.
+func TestStampedMemoryBounded(t *testing.T) {
+	format := strings.Repeat("%Y-%m-%d ", 16) // 16 × 11 bytes
+	path := filepath.Join(t.TempDir(), "app.log")
+	b := testPipeline(t, "-p", path, "--timestamp="+format).batcher()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	in := strings.Repeat("a\n", readSize/2)
+	if err := b.consume(copy(b.space(), in), now); err != nil {
+		t.Fatal(err)
+	}
+	stamp := len(b.stamp.text(now))
+	if limit := readSize + stamp + 2; cap(b.stamped) > 2*limit {
+		t.Errorf("the stamped buffer grew to %d bytes for a read of %d; want about %d at most", cap(b.stamped), readSize, limit)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Size() != int64(readSize/2*(stamp+2)) {
+		t.Errorf("app.log: %v, %v; want %d bytes", fi.Size(), err, readSize/2*(stamp+2))
+	}
+}
