@@ -132,9 +132,8 @@ func TestClockJumps(t *testing.T) {
 	dir := t.TempDir()
 	run := func(start, line string) {
 		t.Helper()
-		bin, _ := exec.LookPath("rotlog")
-		cmd := exec.Command(bin, "-p", "app.log", "-when", "H", "--start-time", start)
-		cmd.Dir, cmd.Stdin = dir, strings.NewReader(line+"\n")
+		cmd := rotlogCmd(t, dir, "rotlog", nil, "-p", "app.log", "-when", "H", "--start-time", start)
+		cmd.Stdin = strings.NewReader(line + "\n")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%s: %v: %s", start, err, out)
 		}
@@ -174,7 +173,6 @@ func TestConflictingSettings(t *testing.T) {
 	first := startRotlog(t, dir, "rotlog", nil, "-p", "app.log", "-when", "H")
 	io.WriteString(first.stdin, "first\n")
 	waitFor(t, "the first line", func() bool { return readFileQuiet(filepath.Join(dir, "app.log")) == "first\n" })
-	bin, _ := exec.LookPath("rotlog")
 	for _, tc := range []struct {
 		args []string
 		diff string
@@ -184,8 +182,7 @@ func TestConflictingSettings(t *testing.T) {
 		{[]string{"-when", "H", "--utc"}, "zone local UTC+0/UTC+0 there, UTC here"},
 		{[]string{"-when", "H", "--interval", "2"}, "interval 1 there, 2 here"},
 	} {
-		cmd := exec.Command(bin, append([]string{"-p", "app.log"}, tc.args...)...)
-		cmd.Dir, cmd.Env = dir, append(os.Environ(), "TZ=UTC")
+		cmd := rotlogCmd(t, dir, "rotlog", nil, append([]string{"-p", "app.log"}, tc.args...)...)
 		cmd.Stdin = strings.NewReader("must not be written\n")
 		out, err := cmd.CombinedOutput()
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
