@@ -77,7 +77,7 @@ func TestWriteEIO(t *testing.T) {
 	root := &faultNode{rn.(*fs.LoopbackNode), fail}
 	server, err := fs.Mount(mnt, root, &fs.Options{MountOptions: fuse.MountOptions{DirectMount: true}})
 	if err != nil {
-		t.Skipf("cannot mount a FUSE file system here (%v): needs root and /dev/fuse", err)
+		skipUnlessRequired(t, "ROTLOG_REQUIRE_ROOT", "cannot mount a FUSE file system (%v): needs root and /dev/fuse", err)
 	}
 	t.Cleanup(func() { server.Unmount() })
 

@@ -18,14 +18,11 @@ import (
 // wrote before they stopped, and nothing may be left running.
 //
 // .ci/run installs supervisor and sets ROTLOG_REQUIRE_SUPERVISORD=1, so in CI
-// this test cannot be skipped.
+// this test cannot be skipped (see skipUnlessRequired).
 func TestSupervisord(t *testing.T) {
 	supervisord, err := exec.LookPath("supervisord")
 	if err != nil {
-		if os.Getenv("ROTLOG_REQUIRE_SUPERVISORD") != "" {
-			t.Fatal("supervisord is not installed")
-		}
-		t.Skip("supervisord is not installed (apt-get install supervisor)")
+		skipUnlessRequired(t, "ROTLOG_REQUIRE_SUPERVISORD", "supervisord is not installed (apt-get install supervisor)")
 	}
 	t.Parallel()
 	rotlog, _ := exec.LookPath("rotlog")
