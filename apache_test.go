@@ -36,10 +36,7 @@ func TestApacheGraceful(t *testing.T) {
 		err = fmt.Errorf("%s/mod_cgi.so is missing", modules)
 	}
 	if err != nil {
-		if os.Getenv("ROTLOG_REQUIRE_APACHE") != "" {
-			t.Fatalf("apache2 is not installed: %v", err)
-		}
-		t.Skipf("apache2 is not installed (apt-get install apache2): %v", err)
+		skipUnlessRequired(t, "ROTLOG_REQUIRE_APACHE", "apache2 is not installed (apt-get install apache2): %v", err)
 	}
 	t.Parallel()
 	rotlog, err := exec.LookPath("rotlog")
@@ -149,10 +146,10 @@ CustomLog "|/usr/bin/env GORACE=atexit_sleep_ms=10 TZ=UTC %[7]s -p %[8]s/access.
 	}
 	var seq atomic.Int64
 	fast := func() bool { return get(fmt.Sprintf("/fast.txt?f-%d", seq.Add(1))) }
-	if !waitUntil(stopLimit, func() bool { return resumed() == 1 }) {
+	if !pollUntil(stopLimit, func() bool { return resumed() == 1 }) {
 		t.Fatalf("httpd did not start; error.log:\n%s", readFileQuiet(errorLog))
 	}
-	if !waitUntil(stopLimit, func() bool { return fast() }) {
+	if !pollUntil(stopLimit, func() bool { return fast() }) {
 		t.Fatalf("httpd does not answer; error.log:\n%s", readFileQuiet(errorLog))
 	}
 	mu.Lock()
@@ -183,7 +180,7 @@ CustomLog "|/usr/bin/env GORACE=atexit_sleep_ms=10 TZ=UTC %[7]s -p %[8]s/access.
 			ids = append(ids, id)
 			slow.Go(func() { get("/cgi-bin/slow.sh?" + id) })
 		}
-		if !waitUntil(stopLimit, func() bool {
+		if !pollUntil(stopLimit, func() bool {
 			for _, id := range ids {
 				if !exists(filepath.Join(inflight, id)) {
 					return false
@@ -194,7 +191,7 @@ CustomLog "|/usr/bin/env GORACE=atexit_sleep_ms=10 TZ=UTC %[7]s -p %[8]s/access.
 			t.Fatalf("round %d: slow requests did not start; error.log:\n%s", round, readFileQuiet(errorLog))
 		}
 		ctl("graceful")
-		if !waitUntil(stopLimit, func() bool { return resumed() == round+1 }) {
+		if !pollUntil(stopLimit, func() bool { return resumed() == round+1 }) {
 			t.Fatalf("graceful restart %d did not finish; error.log:\n%s", round, readFileQuiet(errorLog))
 		}
 	}
@@ -203,7 +200,7 @@ CustomLog "|/usr/bin/env GORACE=atexit_sleep_ms=10 TZ=UTC %[7]s -p %[8]s/access.
 	load.Wait()
 	ctl("stop")
 	stopped = true
-	if !waitUntil(stopLimit, func() bool { return len(procsWith(dir)) == 0 }) {
+	if !pollUntil(stopLimit, func() bool { return len(procsWith(dir)) == 0 }) {
 		t.Errorf("left running %s after apache2 -k stop: %v", stopLimit, procsWith(dir))
 	}
 

@@ -134,10 +134,7 @@ func TestDocsNameNoOtherFlag(t *testing.T) {
 func TestManPageLint(t *testing.T) {
 	mandoc, err := exec.LookPath("mandoc")
 	if err != nil {
-		if os.Getenv("ROTLOG_REQUIRE_MANDOC") != "" {
-			t.Fatalf("ROTLOG_REQUIRE_MANDOC is set but mandoc is not installed (apt-get install mandoc): %v", err)
-		}
-		t.Skip("mandoc is not installed (apt-get install mandoc); set ROTLOG_REQUIRE_MANDOC=1 to make this a failure")
+		skipUnlessRequired(t, "ROTLOG_REQUIRE_MANDOC", "mandoc is not installed (apt-get install mandoc): %v", err)
 	}
 	out, err := exec.Command(mandoc, "-Tlint", "man/rotlog.1").CombinedOutput()
 	if err != nil || len(out) > 0 {

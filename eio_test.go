@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -15,31 +16,77 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
 
-// faultNode is a loopback file system node whose files fail writes with
-// EIO while fail is set.
+// testFS is a loopback FUSE file system served by the test process over a
+// temporary directory: its files fail writes with EIO while fail is set,
+// and count the fsync calls they get. It refuses FUSE passthrough, so every
+// write and every fsync reaches it.
+type testFS struct {
+	backing, mnt string
+	fail         atomic.Bool
+	fsyncs       atomic.Int64 // fsync and fdatasync calls on files
+}
+
+// mountTestFS mounts a testFS, or skips the test where mounting is refused
+// (it needs root and /dev/fuse, as in CI, where ROTLOG_REQUIRE_ROOT makes
+// the refusal a failure).
+//
+// Start rotlog outside the mount, with an absolute path into it (see
+// startOnTestFS): a child whose working directory is in the mount asks this
+// process's file system server before it execs, while the vfork that made
+// it holds a P of this process; two such children at once on a two-CPU
+// machine leave no P to serve them, and all hang.
+func mountTestFS(t *testing.T) *testFS {
+	t.Helper()
+	tfs := &testFS{backing: t.TempDir(), mnt: t.TempDir()}
+	rn, err := fs.NewLoopbackRoot(tfs.backing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := &faultNode{rn.(*fs.LoopbackNode), tfs}
+	server, err := fs.Mount(tfs.mnt, root, &fs.Options{MountOptions: fuse.MountOptions{DirectMount: true}})
+	if err != nil {
+		skipUnlessRequired(t, "ROTLOG_REQUIRE_ROOT", "cannot mount a FUSE file system (%v): needs root and /dev/fuse", err)
+	}
+	t.Cleanup(func() { server.Unmount() })
+	return tfs
+}
+
+// faultNode is a node of a testFS.
 type faultNode struct {
 	*fs.LoopbackNode
-	fail *atomic.Bool
+	tfs *testFS
 }
 
 // WrapChild makes every node below the root a faultNode too.
 func (n *faultNode) WrapChild(ctx context.Context, ops fs.InodeEmbedder) fs.InodeEmbedder {
 	if ln, ok := ops.(*fs.LoopbackNode); ok {
-		return &faultNode{ln, n.fail}
+		return &faultNode{ln, n.tfs}
 	}
 	return ops
 }
 
+// startOnTestFS starts rotlog in a directory outside tfs, writing
+// tfs.mnt/name.
+func startOnTestFS(t *testing.T, tfs *testFS, name string, args ...string) *proc {
+	t.Helper()
+	return startRotlog(t, t.TempDir(), "rotlog", nil, append([]string{"-p", filepath.Join(tfs.mnt, name)}, args...)...)
+}
+
 type faultFile struct {
 	*fs.LoopbackFile
-	fail *atomic.Bool
+	tfs *testFS
 }
 
 func (f *faultFile) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
-	if f.fail.Load() {
+	if f.tfs.fail.Load() {
 		return 0, syscall.EIO
 	}
 	return f.LoopbackFile.Write(ctx, data, off)
+}
+
+func (f *faultFile) Fsync(ctx context.Context, flags uint32) syscall.Errno {
+	f.tfs.fsyncs.Add(1)
+	return f.LoopbackFile.Fsync(ctx, flags)
 }
 
 // PassthroughFd refuses FUSE passthrough, which would let the kernel
@@ -48,7 +95,7 @@ func (f *faultFile) PassthroughFd() (int, bool) { return 0, false }
 
 func (n *faultNode) wrap(fh fs.FileHandle) fs.FileHandle {
 	if lf, ok := fh.(*fs.LoopbackFile); ok {
-		return &faultFile{lf, n.fail}
+		return &faultFile{lf, n.tfs}
 	}
 	return fh
 }
@@ -68,31 +115,58 @@ func (n *faultNode) Create(ctx context.Context, name string, flags, mode uint32,
 // lands once the device works again.
 func TestWriteEIO(t *testing.T) {
 	t.Parallel()
-	backing, mnt := t.TempDir(), t.TempDir()
-	fail := new(atomic.Bool)
-	rn, err := fs.NewLoopbackRoot(backing)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := &faultNode{rn.(*fs.LoopbackNode), fail}
-	server, err := fs.Mount(mnt, root, &fs.Options{MountOptions: fuse.MountOptions{DirectMount: true}})
-	if err != nil {
-		t.Skipf("cannot mount a FUSE file system here (%v): needs root and /dev/fuse", err)
-	}
-	t.Cleanup(func() { server.Unmount() })
-
-	p := startRotlog(t, mnt, "rotlog", nil, "-p", "app.log")
+	tfs := mountTestFS(t)
+	p := startOnTestFS(t, tfs, "app.log")
 	io.WriteString(p.stdin, "one\n")
-	waitFor(t, "line one", func() bool { return readFileQuiet(filepath.Join(backing, "app.log")) == "one\n" })
-	fail.Store(true)
+	waitFor(t, "line one", func() bool { return readFileQuiet(filepath.Join(tfs.backing, "app.log")) == "one\n" })
+	tfs.fail.Store(true)
 	io.WriteString(p.stdin, "two\n")
 	waitFor(t, "a report of the I/O error", func() bool { return strings.Contains(p.stderr.String(), "input/output error") })
-	fail.Store(false)
+	tfs.fail.Store(false)
 	p.wait(t)
-	if got := readFile(t, filepath.Join(backing, "app.log")); got != "one\ntwo\n" {
+	if got := readFile(t, filepath.Join(tfs.backing, "app.log")); got != "one\ntwo\n" {
 		t.Errorf("app.log = %q", got)
 	}
 	if !strings.Contains(p.stderr.String(), "writing works again") {
 		t.Errorf("no report of recovery: %s", p.stderr)
+	}
+}
+
+// --fsync syncs every write: on a FUSE file system in this process, which
+// counts the fsync calls its files get, each batch written brings one.
+// Without --fsync, writes bring none. (The data alone, as fsync.txtar
+// checks it, cannot tell a real --fsync from a no-op.)
+func TestFsyncCalls(t *testing.T) {
+	t.Parallel()
+	tfs := mountTestFS(t)
+	const batches = 5
+	for _, tc := range []struct {
+		name  string
+		fsync bool
+	}{{"fsync.log", true}, {"nofsync.log", false}} {
+		before := tfs.fsyncs.Load()
+		var args []string
+		if tc.fsync {
+			args = append(args, "--fsync")
+		}
+		p := startOnTestFS(t, tfs, tc.name, args...)
+		var sent string
+		for i := range batches {
+			// A batch of its own: the next line is sent once this one
+			// is in the file.
+			l := fmt.Sprintf("line %d\n", i)
+			sent += l
+			io.WriteString(p.stdin, l)
+			waitFor(t, l, func() bool { return readFileQuiet(filepath.Join(tfs.backing, tc.name)) == sent })
+		}
+		p.wait(t)
+		got := tfs.fsyncs.Load() - before
+		switch {
+		case tc.fsync && got < batches:
+			t.Errorf("--fsync: %d fsync calls for %d writes, want one a write at least", got, batches)
+		case !tc.fsync && got != 0:
+			t.Errorf("without --fsync: %d fsync calls for %d writes, want none", got, batches)
+		}
+		t.Logf("%s: %d writes, %d fsync calls", tc.name, batches, got)
 	}
 }

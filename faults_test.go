@@ -43,12 +43,13 @@ func TestTargetDirectoryRemoved(t *testing.T) {
 }
 
 // mountTmpfs mounts a tmpfs of size bytes on a new directory, or skips the
-// test where mounting is refused (it works as root on the CI machines).
+// test where mounting is refused (it needs root, as in CI, where
+// ROTLOG_REQUIRE_ROOT makes the refusal a failure).
 func mountTmpfs(t *testing.T, size int) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d", size)); err != nil {
-		t.Skipf("cannot mount a tmpfs to fill (%v): run as root to test a full disk", err)
+		skipUnlessRequired(t, "ROTLOG_REQUIRE_ROOT", "cannot mount a small tmpfs to fill (%v): a full disk is tested as root", err)
 	}
 	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
 	return dir
@@ -114,7 +115,7 @@ func TestDirectoryRefusesFiles(t *testing.T) {
 		return unix.IoctlSetPointerInt(int(f.Fd()), unix.FS_IOC_SETFLAGS, int(flags))
 	}
 	if err := setImmutable(true); err != nil {
-		t.Skipf("cannot make a directory immutable here (%v): needs root on ext4", err)
+		skipUnlessRequired(t, "ROTLOG_REQUIRE_ROOT", "cannot make a directory immutable (%v): chattr +i needs root and a file system that has it (ext4, tmpfs, btrfs, xfs)", err)
 	}
 	t.Cleanup(func() { setImmutable(false) })
 	p := startRotlog(t, dir, "rotlog", nil, "-p", "logs/app.log")
@@ -136,9 +137,8 @@ func TestClockJumps(t *testing.T) {
 	dir := t.TempDir()
 	run := func(start, line string) {
 		t.Helper()
-		bin, _ := exec.LookPath("rotlog")
-		cmd := exec.Command(bin, "-p", "app.log", "-when", "H", "--start-time", start)
-		cmd.Dir, cmd.Stdin = dir, strings.NewReader(line+"\n")
+		cmd := rotlogCmd(t, dir, "rotlog", nil, "-p", "app.log", "-when", "H", "--start-time", start)
+		cmd.Stdin = strings.NewReader(line + "\n")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%s: %v: %s", start, err, out)
 		}
@@ -178,7 +178,6 @@ func TestConflictingSettings(t *testing.T) {
 	first := startRotlog(t, dir, "rotlog", nil, "-p", "app.log", "-when", "H")
 	io.WriteString(first.stdin, "first\n")
 	waitFor(t, "the first line", func() bool { return readFileQuiet(filepath.Join(dir, "app.log")) == "first\n" })
-	bin, _ := exec.LookPath("rotlog")
 	for _, tc := range []struct {
 		args []string
 		diff string
@@ -188,8 +187,7 @@ func TestConflictingSettings(t *testing.T) {
 		{[]string{"-when", "H", "--utc"}, "zone local UTC+0/UTC+0 there, UTC here"},
 		{[]string{"-when", "H", "--interval", "2"}, "interval 1 there, 2 here"},
 	} {
-		cmd := exec.Command(bin, append([]string{"-p", "app.log"}, tc.args...)...)
-		cmd.Dir, cmd.Env = dir, append(os.Environ(), "TZ=UTC")
+		cmd := rotlogCmd(t, dir, "rotlog", nil, append([]string{"-p", "app.log"}, tc.args...)...)
 		cmd.Stdin = strings.NewReader("must not be written\n")
 		out, err := cmd.CombinedOutput()
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {

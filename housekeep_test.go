@@ -182,8 +182,10 @@ func TestKillDuringCompression(t *testing.T) {
 	sum := h.Sum(nil)
 	tmp := old + ".gz.tmp"
 	p := startRotlog(t, dir, "rotlog", nil, "-p", "app.log", "-when", "D", "-z", "--start-time", "2026-11-25 12:00:00")
-	waitFor(t, "the compression to start", func() bool { return exists(tmp) })
-	time.Sleep(50 * time.Millisecond)
+	waitFor(t, "the compression to write", func() bool {
+		fi, err := os.Stat(tmp)
+		return err == nil && fi.Size() > 0
+	})
 	p.cmd.Process.Signal(syscall.SIGKILL)
 	p.cmd.Wait()
 	if exists(old + ".gz") {

@@ -51,7 +51,27 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func startRotlog(t *testing.T, dir string, name string, env []string, args ...string) *proc {
+// rotlogCmd is the one way Go tests make a rotlog process: the program
+// name (rotlog, or a variant TestMain registers, such as rotlog-holdlock)
+// run in dir with GORACE=atexit_sleep_ms=10 (a race-built process would
+// otherwise sleep a second at exit) and TZ=UTC, then env, which may
+// override both. The caller sets stdin and stdout as it needs, and starts
+// it; a process still running when the test ends is killed.
+func rotlogCmd(t *testing.T, dir string, name string, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := bareRotlogCmd(t, dir, name, env, args...)
+	t.Cleanup(func() {
+		if cmd.Process != nil && cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd
+}
+
+// bareRotlogCmd is rotlogCmd without the clean-up, for callers that wait
+// for the process themselves (see start in stop_test.go).
+func bareRotlogCmd(t *testing.T, dir string, name string, env []string, args ...string) *exec.Cmd {
 	t.Helper()
 	bin, err := exec.LookPath(name)
 	if err != nil {
@@ -61,20 +81,23 @@ func startRotlog(t *testing.T, dir string, name string, env []string, args ...st
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=10", "TZ=UTC")
 	cmd.Env = append(cmd.Env, env...)
+	return cmd
+}
+
+// startRotlog starts rotlogCmd's process with its stdin a pipe and its
+// stderr kept for the test to read.
+func startRotlog(t *testing.T, dir string, name string, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := rotlogCmd(t, dir, name, env, args...)
 	p := &proc{cmd: cmd, stderr: new(syncBuffer)}
 	cmd.Stderr = p.stderr
+	var err error
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
 	return p
 }
 
@@ -734,10 +757,7 @@ func TestExecMode(t *testing.T) {
 func TestTeeClosedStdout(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	bin, _ := exec.LookPath("rotlog")
-	cmd := exec.Command(bin, "-p", "app.log", "--tee")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=10")
+	cmd := rotlogCmd(t, dir, "rotlog", nil, "-p", "app.log", "--tee")
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	stderr := new(syncBuffer)

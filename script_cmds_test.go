@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -148,14 +150,23 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	// its standard input step by step, then closes it and checks that
 	// PROGRAM exits with status N (default 0). A STEP is
 	//   FILE                  write FILE's content
-	//   sleep=DURATION        wait
+	//   sleep=DURATION        wait: only for time that must pass (a clock
+	//                         crossing a boundary), never to let PROGRAM
+	//                         get somewhere; wait for evidence instead
 	//   cmp=ACTUAL:EXPECTED   check, while PROGRAM runs, that file ACTUAL
 	//                         has the content of file EXPECTED
-	//   waitcmp=ACTUAL:EXPECTED  wait up to 10s for file ACTUAL to have the
-	//                         content of file EXPECTED (a missing file is
-	//                         not there yet), e.g. so that the next FILE is
-	//                         read as a batch of its own
+	//   waitcmp=ACTUAL:EXPECTED  wait until file ACTUAL has the content of
+	//                         file EXPECTED (a missing file is not there
+	//                         yet), e.g. so that the next FILE is read as a
+	//                         batch of its own
+	//   waitstderr=REGEXP     wait until what PROGRAM wrote to its standard
+	//                         error matches REGEXP (multi-line mode, as the
+	//                         stderr command)
 	//   signal=SIG            send SIG (TERM, INT, HUP or ALRM) to PROGRAM
+	// Each wait gives up, failing feed, after waitTimeout. A signal must
+	// come after a wait that proves rotlog runs its control loop (it has
+	// written a line, or reported a retry): before that, rotlog may not yet
+	// handle the signal, and dies of it.
 	// PROGRAM must then exit within DUR (default 10s), or it is killed and
 	// feed fails.
 	// stdout and stderr can be checked after. The script's TZ, HOME,
@@ -174,7 +185,7 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		}
 		dash := slices.Index(args, "--")
 		if neg || dash < 1 || dash == len(args)-1 {
-			ts.Fatalf("usage: feed [-exit N] [-timeout DURATION] (FILE | sleep=DURATION | cmp=ACTUAL:EXPECTED | waitcmp=ACTUAL:EXPECTED | signal=SIG)... -- PROGRAM [ARGS...]")
+			ts.Fatalf("usage: feed [-exit N] [-timeout DURATION] (FILE | sleep=DURATION | cmp=ACTUAL:EXPECTED | waitcmp=ACTUAL:EXPECTED | waitstderr=REGEXP | signal=SIG)... -- PROGRAM [ARGS...]")
 		}
 		steps, prog := args[:dash], args[dash+1:]
 		path, err := exec.LookPath(prog[0]) // testscript.Main put its commands on PATH
@@ -185,11 +196,17 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		for _, k := range []string{"TZ", "HOME", "TMPDIR", "GORACE", "ROTLOG_HOLDLOCK_READY"} {
 			cmd.Env = append(cmd.Env, k+"="+ts.Getenv(k))
 		}
-		cmd.Stdout, cmd.Stderr = ts.Stdout(), ts.Stderr()
+		stderr := new(syncBuffer) // a copy to wait on
+		cmd.Stdout, cmd.Stderr = ts.Stdout(), io.MultiWriter(ts.Stderr(), stderr)
 		in, err := cmd.StdinPipe()
 		ts.Check(err)
 		ts.Check(cmd.Start())
-		defer cmd.Process.Kill() // if a step fails
+		defer func() { // if a step fails
+			if cmd.ProcessState == nil {
+				cmd.Process.Kill()
+				cmd.Wait()
+			}
+		}()
 		for _, step := range steps {
 			switch {
 			case strings.HasPrefix(step, "sleep="):
@@ -210,16 +227,20 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 					ts.Fatalf("feed: want waitcmp=ACTUAL:EXPECTED, have %q", step)
 				}
 				exp := ts.ReadFile(expected)
-				for deadline := time.Now().Add(10 * time.Second); ; {
+				waitUntil(ts, fmt.Sprintf("%s to hold %q (%s)", actual, exp, expected), func() (bool, string) {
 					got, err := os.ReadFile(ts.MkAbs(actual))
-					if err == nil && string(got) == exp {
-						break
+					if err != nil {
+						return false, err.Error()
 					}
-					if time.Now().After(deadline) {
-						ts.Fatalf("feed: after 10s, %s holds %q (%v), want %q (%s)", actual, got, err, exp, expected)
-					}
-					time.Sleep(5 * time.Millisecond)
-				}
+					return string(got) == exp, fmt.Sprintf("it holds %q", got)
+				})
+			case strings.HasPrefix(step, "waitstderr="):
+				re, err := regexp.Compile("(?m)" + step[len("waitstderr="):])
+				ts.Check(err)
+				waitUntil(ts, fmt.Sprintf("%s's stderr to match %q", prog[0], re), func() (bool, string) {
+					got := stderr.String()
+					return re.MatchString(got), fmt.Sprintf("it holds %q", got)
+				})
 			case strings.HasPrefix(step, "cmp="):
 				actual, expected, ok := strings.Cut(step[len("cmp="):], ":")
 				if !ok {
@@ -289,7 +310,9 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		}
 		ts.Check(os.WriteFile(ts.MkAbs(args[1]), b, 0o644))
 	},
-	// sleep DURATION waits that long (a Go duration).
+	// sleep DURATION waits that long (a Go duration): only for time that
+	// must pass, never to let a process get somewhere (waitfile, waitgrep
+	// and feed's wait steps wait for the evidence instead).
 	"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
 		if neg || len(args) != 1 {
 			ts.Fatalf("usage: sleep DURATION")
@@ -298,20 +321,33 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		ts.Check(err)
 		time.Sleep(d)
 	},
-	// waitfile FILE waits up to 10s for FILE to exist.
+	// waitfile FILE waits until FILE exists.
 	"waitfile": func(ts *testscript.TestScript, neg bool, args []string) {
 		if neg || len(args) != 1 {
 			ts.Fatalf("usage: waitfile FILE")
 		}
-		for deadline := time.Now().Add(10 * time.Second); ; {
-			if _, err := os.Lstat(ts.MkAbs(args[0])); err == nil {
-				return
-			}
-			if time.Now().After(deadline) {
-				ts.Fatalf("%s did not appear within 10s", args[0])
-			}
-			time.Sleep(5 * time.Millisecond)
+		waitUntil(ts, args[0]+" to exist", func() (bool, string) {
+			_, err := os.Lstat(ts.MkAbs(args[0]))
+			return err == nil, fmt.Sprint(err)
+		})
+	},
+	// waitgrep REGEXP FILE waits until FILE's content matches REGEXP
+	// (multi-line mode, as grep). For a process in the background, whose
+	// stderr the script cannot see until it is waited for, write stderr to
+	// a file (sh -c 'exec rotlog ... 2>FILE') and wait on that.
+	"waitgrep": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 2 {
+			ts.Fatalf("usage: waitgrep REGEXP FILE")
 		}
+		re, err := regexp.Compile("(?m)" + args[0])
+		ts.Check(err)
+		waitUntil(ts, fmt.Sprintf("%s to match %q", args[1], re), func() (bool, string) {
+			got, err := os.ReadFile(ts.MkAbs(args[1]))
+			if err != nil {
+				return false, err.Error()
+			}
+			return re.Match(got), fmt.Sprintf("it holds %q", got)
+		})
 	},
 	// xattr FILE NAME checks FILE has the extended attribute NAME; with !,
 	// that it has not.
@@ -339,6 +375,27 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 			ts.Fatalf("%s links to %q, want %q", args[0], got, args[1])
 		}
 	},
+}
+
+// waitTimeout bounds every wait of a script: generous, so that only a
+// broken rotlog (or a machine stalled for half a minute) reaches it. No
+// script asserts how fast anything happens.
+const waitTimeout = 30 * time.Second
+
+// waitUntil polls cond until it holds, or fails the script after
+// waitTimeout saying what it waited for and the state last seen.
+func waitUntil(ts *testscript.TestScript, what string, cond func() (ok bool, state string)) {
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("gave up after %s waiting for %s: %s", waitTimeout, what, state)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // umask reads the process umask without changing it.

@@ -25,8 +25,8 @@ import (
 // does in a few seconds at most.
 const stopLimit = 30 * time.Second
 
-// waitUntil polls cond until it holds or limit has passed, and says which.
-func waitUntil(limit time.Duration, cond func() bool) bool {
+// pollUntil polls cond until it holds or limit has passed, and says which.
+func pollUntil(limit time.Duration, cond func() bool) bool {
 	for end := time.Now().Add(limit); ; time.Sleep(20 * time.Millisecond) {
 		if cond() {
 			return true
@@ -117,20 +117,6 @@ func (p *started) status() int {
 		return -2
 	}
 	return 0
-}
-
-// rotlogCmd is rotlog (the test binary under that name) with args, run in
-// dir with GORACE and TZ set as every test sets them.
-func rotlogCmd(t *testing.T, dir string, args ...string) *exec.Cmd {
-	t.Helper()
-	bin, err := exec.LookPath("rotlog")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=10", "TZ=UTC")
-	return cmd
 }
 
 // procsWith lists the live processes (zombies aside) other than this one
@@ -274,7 +260,7 @@ func TestStopDrainsProducer(t *testing.T) {
 			prod.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 			pp := start(t, prod, false)
 			pgid := prod.Process.Pid
-			rl := rotlogCmd(t, dir, "-p", "app.log", "--drain-timeout", tc.drain)
+			rl := bareRotlogCmd(t, dir, "rotlog", nil, "-p", "app.log", "--drain-timeout", tc.drain)
 			rl.Stdin = r
 			rl.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: pgid}
 			rp := start(t, rl, false)
@@ -282,7 +268,7 @@ func TestStopDrainsProducer(t *testing.T) {
 			w.Close()
 
 			app := filepath.Join(dir, "app.log")
-			if !waitUntil(stopLimit, func() bool { return strings.Count(readFileQuiet(app), "\n") >= 100 || rp.gone() }) || rp.gone() {
+			if !pollUntil(stopLimit, func() bool { return strings.Count(readFileQuiet(app), "\n") >= 100 || rp.gone() }) || rp.gone() {
 				t.Fatalf("no lines logged; rotlog stderr: %s", rp.stderr)
 			}
 			syscall.Kill(-pgid, syscall.SIGTERM)
@@ -369,10 +355,10 @@ func TestStopExecForkingCommand(t *testing.T) {
 	// Workers whose sleep the TERM kills make their shell say "Terminated"
 	// on stderr: not lines of the test.
 	parent := fmt.Sprintf(`for i in 1 2 3 4; do sh %s $i %s 2>/dev/null & done; wait`, script, rec)
-	rp := start(t, rotlogCmd(t, dir, "-p", "app.log", "--drain-timeout", "20s", "--", "sh", "-c", parent), false)
+	rp := start(t, bareRotlogCmd(t, dir, "rotlog", nil, "-p", "app.log", "--drain-timeout", "20s", "--", "sh", "-c", parent), false)
 	for i := 1; i <= 4; i++ {
 		started := filepath.Join(rec, fmt.Sprintf("started-%d", i))
-		if !waitUntil(stopLimit, func() bool { return exists(started) || rp.gone() }) || rp.gone() {
+		if !pollUntil(stopLimit, func() bool { return exists(started) || rp.gone() }) || rp.gone() {
 			t.Fatalf("worker %d did not start; stderr: %s", i, rp.stderr)
 		}
 	}
@@ -382,7 +368,7 @@ func TestStopExecForkingCommand(t *testing.T) {
 	}
 	// Today's rotlog may leave workers running: they stop once they meet
 	// EPIPE, and record how far they got.
-	waitUntil(stopLimit, func() bool {
+	pollUntil(stopLimit, func() bool {
 		m, _ := filepath.Glob(filepath.Join(rec, "count-*"))
 		return len(m) == 4
 	})
@@ -434,7 +420,7 @@ func TestStopStalledTee(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer outR.Close() // held open, never read
-	cmd := rotlogCmd(t, dir, "-p", "app.log", "--tee")
+	cmd := bareRotlogCmd(t, dir, "rotlog", nil, "-p", "app.log", "--tee")
 	cmd.Stdout = outW
 	rp := start(t, cmd, true)
 	outW.Close()
@@ -458,7 +444,7 @@ func TestStopStalledTee(t *testing.T) {
 		}
 		return fi.Size()
 	}
-	if !waitUntil(stopLimit, func() bool { return size() >= want }) {
+	if !pollUntil(stopLimit, func() bool { return size() >= want }) {
 		t.Errorf("%d of %d lines in the log after %s with a stalled --tee reader", strings.Count(readFileQuiet(app), "\n"), lines, stopLimit)
 	}
 	rp.cmd.Process.Signal(syscall.SIGTERM)
@@ -483,13 +469,13 @@ func TestStopCommandIgnoresTerm(t *testing.T) {
 	marker := "ignores-term-" + filepath.Base(dir) + strconv.Itoa(os.Getpid())
 	killProcsWith(t, marker)
 	script := `: ` + marker + `; trap 'echo got TERM' TERM; echo ready; while :; do sleep 0.1; done`
-	rp := start(t, rotlogCmd(t, dir, "-p", "app.log", "--drain-timeout", "2s", "--", "sh", "-c", script), false)
+	rp := start(t, bareRotlogCmd(t, dir, "rotlog", nil, "-p", "app.log", "--drain-timeout", "2s", "--", "sh", "-c", script), false)
 	app := filepath.Join(dir, "app.log")
-	if !waitUntil(stopLimit, func() bool { return strings.Contains(readFileQuiet(app), "ready\n") || rp.gone() }) || rp.gone() {
+	if !pollUntil(stopLimit, func() bool { return strings.Contains(readFileQuiet(app), "ready\n") || rp.gone() }) || rp.gone() {
 		t.Fatalf("the command did not start; stderr: %s", rp.stderr)
 	}
 	rp.cmd.Process.Signal(syscall.SIGTERM)
-	if !waitUntil(stopLimit, func() bool { return strings.Contains(readFileQuiet(app), "got TERM\n") }) {
+	if !pollUntil(stopLimit, func() bool { return strings.Contains(readFileQuiet(app), "got TERM\n") }) {
 		t.Fatalf("the first TERM did not reach the command; stderr: %s", rp.stderr)
 	}
 	select {
@@ -510,17 +496,17 @@ func TestStopPostRotateHook(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	hook := `echo $$ >hook.pid; exec sleep 600 #`
-	first := rotlogCmd(t, dir, "-p", "app.log", "-w", "D", "--post-rotate", hook, "--start-time", "2026-11-24 10:00:00")
+	first := bareRotlogCmd(t, dir, "rotlog", nil, "-p", "app.log", "-w", "D", "--post-rotate", hook, "--start-time", "2026-11-24 10:00:00")
 	first.Stdin = strings.NewReader("day 1\n")
 	if out, err := first.CombinedOutput(); err != nil {
 		t.Fatalf("first run: %v: %s", err, out)
 	}
 	// Restart safety rotates yesterday's file, and the hook starts for it.
-	rp := start(t, rotlogCmd(t, dir, "-p", "app.log", "-w", "D", "--post-rotate", hook, "--start-time", "2026-11-25 10:00:00"), true)
+	rp := start(t, bareRotlogCmd(t, dir, "rotlog", nil, "-p", "app.log", "-w", "D", "--post-rotate", hook, "--start-time", "2026-11-25 10:00:00"), true)
 	io.WriteString(rp.stdin, "day 2\n")
 	pidFile := filepath.Join(dir, "hook.pid")
 	var pid int
-	if !waitUntil(stopLimit, func() bool {
+	if !pollUntil(stopLimit, func() bool {
 		pid, _ = strconv.Atoi(strings.TrimSpace(readFileQuiet(pidFile)))
 		return pid > 0 && alive(pid)
 	}) {
@@ -534,7 +520,7 @@ func TestStopPostRotateHook(t *testing.T) {
 	if st := rp.status(); st != 0 {
 		t.Errorf("exit status %d, want 0; stderr: %s", st, rp.stderr)
 	}
-	if !waitUntil(stopLimit, func() bool { return !alive(pid) }) {
+	if !pollUntil(stopLimit, func() bool { return !alive(pid) }) {
 		t.Errorf("the hook (pid %d) still runs after rotlog exited", pid)
 	}
 	if s := rp.stderr.String(); !strings.Contains(s, "post-rotate command for app.log.2026-11-24") || !strings.Contains(s, "cut short") {

@@ -29,14 +29,11 @@ import (
 // running once supervisord says STOPPED.
 //
 // .ci/run installs supervisor and sets ROTLOG_REQUIRE_SUPERVISORD=1, so in CI
-// this test cannot be skipped.
+// this test cannot be skipped (see skipUnlessRequired).
 func TestSupervisord(t *testing.T) {
 	supervisord, err := exec.LookPath("supervisord")
 	if err != nil {
-		if os.Getenv("ROTLOG_REQUIRE_SUPERVISORD") != "" {
-			t.Fatal("supervisord is not installed")
-		}
-		t.Skip("supervisord is not installed (apt-get install supervisor)")
+		skipUnlessRequired(t, "ROTLOG_REQUIRE_SUPERVISORD", "supervisord is not installed (apt-get install supervisor)")
 	}
 	t.Parallel()
 	rotlog, _ := exec.LookPath("rotlog")
@@ -115,7 +112,7 @@ stopwaitsecs=20
 			t.Errorf("left running after supervisord shut down:\n%s", out)
 		}
 	})
-	if !waitUntil(time.Minute, func() bool { return strings.Count(ctl("status"), "RUNNING") == 7 }) {
+	if !pollUntil(time.Minute, func() bool { return strings.Count(ctl("status"), "RUNNING") == 7 }) {
 		t.Fatalf("not all programs RUNNING:\n%s\nsupervisord output:\n%s", ctl("status"), sdOut)
 	}
 	time.Sleep(2500 * time.Millisecond) // let a few per-second rotations happen

@@ -14,18 +14,19 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
-	"strings"
+
+	"github.com/rotlog/rotlog/bench/internal/size"
 )
 
 func main() {
-	size := flag.String("size", "300M", "corpus size: bytes, or with K, M or G (binary)")
+	sizeFlag := flag.String("size", "300M", "corpus size: bytes, or with K, M or G (binary)")
 	seed := flag.Uint64("seed", 1, "random seed")
 	out := flag.String("o", "-", "output file (- for standard output)")
 	longEvery := flag.Int("long-every", 2000, "one line in this many, on average, is 10-50 KB long")
 	flag.Parse()
-	n, err := parseSize(*size)
+	n, err := size.Parse(*sizeFlag)
 	if err != nil || n < 1 {
-		fmt.Fprintf(os.Stderr, "corpus: bad -size %q\n", *size)
+		fmt.Fprintf(os.Stderr, "corpus: bad -size %q\n", *sizeFlag)
 		os.Exit(2)
 	}
 	var w io.Writer = os.Stdout
@@ -54,18 +55,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "corpus:", err)
 		os.Exit(1)
 	}
-}
-
-func parseSize(s string) (int64, error) {
-	mult := int64(1)
-	if s != "" {
-		if i := strings.IndexByte("KMG", strings.ToUpper(s[len(s)-1:])[0]); i >= 0 {
-			mult = 1 << (10 * (i + 1))
-			s = s[:len(s)-1]
-		}
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	return v * mult, err
 }
 
 var (

@@ -43,14 +43,3 @@ func TestGenerate(t *testing.T) {
 		t.Fatal("no long line")
 	}
 }
-
-func TestParseSize(t *testing.T) {
-	for in, want := range map[string]int64{"300M": 300 << 20, "1G": 1 << 30, "512k": 512 << 10, "1000": 1000} {
-		if got, err := parseSize(in); err != nil || got != want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	if _, err := parseSize(""); err == nil {
-		t.Error("parseSize(\"\") did not fail")
-	}
-}

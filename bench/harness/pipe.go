@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rotlog/rotlog/bench/internal/size"
 )
 
 // consumer is one command measured reading a pipe.
@@ -434,7 +436,7 @@ func pipeMain(args []string) {
 	in := input{}
 	switch {
 	case *nonl != "":
-		n, err := parseSize(*nonl)
+		n, err := size.Parse(*nonl)
 		if err != nil {
 			fatalf("-nonl: %v", err)
 		}
@@ -444,7 +446,7 @@ func pipeMain(args []string) {
 		var lim int64
 		if *limit != "" {
 			var err error
-			if lim, err = parseSize(*limit); err != nil {
+			if lim, err = size.Parse(*limit); err != nil {
 				fatalf("-limit: %v", err)
 			}
 		}
@@ -566,7 +568,7 @@ func multiMain(args []string) {
 	var lim int64
 	if *limit != "" {
 		var err error
-		if lim, err = parseSize(*limit); err != nil {
+		if lim, err = size.Parse(*limit); err != nil {
 			fatalf("-limit: %v", err)
 		}
 	}
@@ -624,20 +626,4 @@ func multiMain(args []string) {
 		"ratios cat wall / rotlog wall (≥ 1 is faster than cat).\n\n", *n, size/1e6, *n, h.rounds, ref.c.name, x.c.name)
 	fmt.Print(t.String())
 	fmt.Print("\n")
-}
-
-// parseSize reads 300M, 1G, 512K or a byte count.
-func parseSize(s string) (int64, error) {
-	mult := int64(1)
-	if s != "" {
-		if i := strings.IndexByte("KMG", strings.ToUpper(s[len(s)-1:])[0]); i >= 0 {
-			mult = 1 << (10 * (i + 1))
-			s = s[:len(s)-1]
-		}
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || v < 0 {
-		return 0, fmt.Errorf("bad size %q", s)
-	}
-	return v * mult, nil
 }
