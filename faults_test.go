@@ -184,7 +184,7 @@ func TestConflictingSettings(t *testing.T) {
 	}{
 		{[]string{"-when", "D"}, "when hour there, day here; suffix %Y-%m-%d_%H there, %Y-%m-%d here"},
 		{[]string{"-when", "H", "--suffix", "%Y%m%d%H"}, "suffix %Y-%m-%d_%H there, %Y%m%d%H here"},
-		{[]string{"-when", "H", "--utc"}, "zone local UTC+0/UTC+0 there, UTC here"},
+		{[]string{"-when", "H", "--tz", "America/New_York"}, "zone local UTC+0/UTC+0 there, America/New_York here"},
 		{[]string{"-when", "H", "--interval", "2"}, "interval 1 there, 2 here"},
 	} {
 		cmd := rotlogCmd(t, dir, "rotlog", nil, append([]string{"-p", "app.log"}, tc.args...)...)

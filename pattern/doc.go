@@ -18,13 +18,16 @@
 //     starting on the chosen weekday, months and years their calendar number,
 //     so an interval of 3 months gives quarters.
 //
-// Periods follow the wall clock. A period starts at the latest instant the
-// wall clock showed its start, or, if the clock skipped that moment (a DST
-// gap, a midnight that does not exist), at the instant it jumped over it. So
-// a 23- or 25-hour day is one period, and an hour that is repeated when the
-// clock falls back is a second period with the same name: an active file
-// rotates twice and the second rename gets a numbered variant; a template
-// appends to the same file. Nothing is ever computed with Truncate.
+// Periods follow the wall clock. A day, week, month or year starts at the
+// first instant the wall clock showed its start, and a second, minute or
+// hour at the latest one (up to the instant in question); if the clock
+// skipped that moment (a DST gap, a midnight that does not exist), a period
+// starts at the instant it jumped over it. So a 23- or 25-hour day is one
+// period, also when its midnight is shown twice (America/Havana falls back
+// from 01:00 to 00:00), and an hour that is repeated when the clock falls
+// back is a second period with the same name: an active file rotates twice
+// and the second rename gets a numbered variant; a template appends to the
+// same file. Nothing is ever computed with Truncate.
 //
 // A Pattern recognises exactly the names it produces: Match accepts a path
 // only if it has the shape of an expansion (plus an optional numbered variant

@@ -576,9 +576,42 @@ func (p *Pattern) Depth() int {
 }
 
 // Settings describes what every pipeline of a target must agree on, as
-// "name=value" fields separated by newlines: the unit, interval and weekday,
-// the suffix of an active file, and the time zone.
-func (p *Pattern) Settings() string {
+// "name=value" lines: the unit, interval and weekday, the suffix of an
+// active file, the time zone's name and its rules: what the zone does
+// around t, the start of the period of the file the settings are recorded
+// on. The zero Time (a Never schedule has no periods) stands for the zone's
+// present rules, as the time zone database carries them into the far
+// future. SettingsDiff compares them with another pipeline's.
+//
+// The rules line lists the years it covers, the zone's offset from UTC
+// (and "/" and its abbreviation when the names show %Z) on January 1 of
+// the first, and each change within them, as "@instant" and the new offset:
+//
+//	rules=2026..2027 -05:00 @2026-03-08T07:00:00Z -04:00 @2026-11-01T06:00:00Z -05:00 ...
+func (p *Pattern) Settings(t time.Time) string {
+	y := rulesYear(t)
+	return p.settings(y, y, y+rulesSpan-1, p.showsZone())
+}
+
+// rulesSpan is how many years Settings describes a zone for: those of the
+// file's period and the next, long enough for the boundaries that matter
+// to pipelines writing one file, short enough for an extended attribute.
+const rulesSpan = 2
+
+// presentYear stands for the zero Time in Settings: far in the future, where
+// every zone follows its present rule.
+const presentYear = 9998
+
+func rulesYear(t time.Time) int {
+	if t.IsZero() {
+		return presentYear
+	}
+	return t.UTC().Year()
+}
+
+// settings is Settings with the zone named as in year zoneYear and its rules
+// described for the years from to to, with abbreviations if abbr.
+func (p *Pattern) settings(zoneYear, from, to int, abbr bool) string {
 	var b strings.Builder
 	when := p.Unit.String()
 	if p.Unit == Week {
@@ -588,18 +621,145 @@ func (p *Pattern) Settings() string {
 	if !p.template {
 		fmt.Fprintf(&b, "suffix=%s\n", p.suffix.f.Pattern())
 	}
-	fmt.Fprintf(&b, "zone=%s", zoneID(p.Location))
+	fmt.Fprintf(&b, "zone=%s\nrules=%s", zoneID(p.Location, zoneYear), zoneRules(p.Location, from, to, abbr))
 	return b.String()
 }
 
-// zoneID names a location so that two processes can compare it: its name,
-// or for Local (whose name says nothing) its zones in January and July.
-func zoneID(loc *time.Location) string {
+// showsZone reports whether the names of the target show the zone's
+// abbreviation (%Z), which then matters as much as its offsets.
+func (p *Pattern) showsZone() bool {
+	fm := p.suffix
+	if p.template {
+		fm = p.path
+	}
+	for _, e := range fm.elems {
+		if e.verb == 'Z' {
+			return true
+		}
+	}
+	return false
+}
+
+// SettingsDiff compares settings another pipeline recorded (by Settings, of
+// this version or an older one) with this pattern's and describes each
+// difference, as "interval 1 there, 2 here". Zones are compared by what
+// they do, not by name: their offsets and changes over the years the other
+// pipeline described, so UTC, Etc/UTC and a local zone that is UTC agree.
+// A record without rules (from an older version) has its zone compared by
+// name, with a local zone named by its offsets in at's year; at is the time
+// the record is about (the start of the period of the file it is on, or the
+// file's last write).
+func (p *Pattern) SettingsDiff(theirs string, at time.Time) []string {
+	tk, order := splitSettings(theirs)
+	y := rulesYear(at)
+	from, to := y, y+rulesSpan-1
+	abbr := p.showsZone()
+	r, withRules := tk["rules"]
+	if withRules {
+		from, to, abbr, withRules = parseRules(r)
+	}
+	ours, _ := splitSettings(p.settings(y, from, to, abbr))
+	var diffs []string
+	for _, k := range order {
+		v := tk[k]
+		o, ok := ours[k]
+		switch {
+		case !ok || o == v:
+		case k == "zone" && withRules:
+			// Compared by its rules, next.
+		case k == "rules" && !withRules:
+			// Unreadable: the zone was compared by name.
+		case k == "rules" && tk["zone"] != ours["zone"]:
+			diffs = append(diffs, fmt.Sprintf("zone %s there, %s here", tk["zone"], ours["zone"]))
+		case k == "rules":
+			diffs = append(diffs, fmt.Sprintf("zone %s: rules %s there, %s here", ours["zone"], v, o))
+		default:
+			diffs = append(diffs, fmt.Sprintf("%s %s there, %s here", k, v, o))
+		}
+	}
+	return diffs
+}
+
+// splitSettings reads "name=value" lines into a map and the names in order.
+func splitSettings(s string) (map[string]string, []string) {
+	m := map[string]string{}
+	var order []string
+	for _, kv := range strings.Split(s, "\n") {
+		k, v, _ := strings.Cut(kv, "=")
+		if _, dup := m[k]; !dup {
+			order = append(order, k)
+		}
+		m[k] = v
+	}
+	return m, order
+}
+
+// parseRules reads the years a rules line covers and whether it shows
+// abbreviations; ok is false for a line zoneRules would not write.
+func parseRules(r string) (from, to int, abbr, ok bool) {
+	span, rest, _ := strings.Cut(r, " ")
+	a, b, found := strings.Cut(span, "..")
+	from, err1 := strconv.Atoi(a)
+	to, err2 := strconv.Atoi(b)
+	if !found || err1 != nil || err2 != nil || from < 1 || to < from || to-from >= 10 || to > presentYear+10 {
+		return 0, 0, false, false
+	}
+	return from, to, strings.Contains(rest, "/"), true
+}
+
+// zoneID names a location so that older versions can compare it: its name,
+// or for Local (whose name says nothing) its zones on January 1 and July 1
+// of year.
+func zoneID(loc *time.Location, year int) string {
 	if loc != time.Local {
 		return loc.String()
 	}
-	y := time.Now().Year()
-	jan, joff := time.Date(y, 1, 1, 0, 0, 0, 0, loc).Zone()
-	jul, loff := time.Date(y, 7, 1, 0, 0, 0, 0, loc).Zone()
+	jan, joff := time.Date(year, 1, 1, 0, 0, 0, 0, loc).Zone()
+	jul, loff := time.Date(year, 7, 1, 0, 0, 0, 0, loc).Zone()
 	return fmt.Sprintf("local %s%+d/%s%+d", jan, joff, jul, loff)
+}
+
+// maxRules bounds the changes zoneRules lists: real zones change a few
+// times a year.
+const maxRules = 32
+
+// zoneRules describes what loc does from the start of year from to the end
+// of year to: its offset (then "/" and its abbreviation if abbr), then each
+// change, as "@instant" in UTC and the new offset.
+func zoneRules(loc *time.Location, from, to int, abbr bool) string {
+	at := time.Date(from, 1, 1, 0, 0, 0, 0, time.UTC)
+	end := time.Date(to+1, 1, 1, 0, 0, 0, 0, time.UTC)
+	describe := func(t time.Time) string {
+		name, off := t.In(loc).Zone()
+		sign := byte('+')
+		if off < 0 {
+			sign, off = '-', -off
+		}
+		s := fmt.Sprintf("%c%02d:%02d", sign, off/3600, off/60%60)
+		if off%60 != 0 {
+			s += fmt.Sprintf(":%02d", off%60)
+		}
+		if abbr {
+			s += "/" + name
+		}
+		return s
+	}
+	var b strings.Builder
+	cur := describe(at)
+	fmt.Fprintf(&b, "%d..%d %s", from, to, cur)
+	for i, n := 0, 0; i < 4*maxRules && n < maxRules; i++ {
+		_, ze := zoneBounds(at.In(loc))
+		if ze.IsZero() || !ze.Before(end) {
+			break
+		}
+		// Go also reports the turn of a year computed from a rule as a
+		// bound; only a change counts.
+		if d := describe(ze); d != cur {
+			fmt.Fprintf(&b, " @%s %s", ze.UTC().Format(time.RFC3339), d)
+			cur = d
+			n++
+		}
+		at = ze
+	}
+	return b.String()
 }

@@ -215,14 +215,27 @@ func zoneBounds(t time.Time) (start, end time.Time) {
 // most a few times within one period.
 const maxTransitions = 64
 
-// Start returns the start of the period holding t: the latest instant at or
-// before t at which the wall clock showed the period's start, or the zone
-// transition at which the clock jumped over it. For Never it returns the
-// zero Time.
+// Start returns the start of the period holding t. For seconds, minutes and
+// hours that is the latest instant at or before t at which the wall clock
+// showed the period's start, or the zone transition at which the clock
+// jumped over it: a repeated hour is a second period. For days, weeks,
+// months and years it is the first instant at which the clock showed it (or
+// jumped over it): a midnight repeated when the clock falls back (Havana,
+// 2026-11-01) does not start a second day. For Never it returns the zero
+// Time.
 func (s *Schedule) Start(t time.Time) time.Time {
-	if s.Unit == Never {
+	switch {
+	case s.Unit == Never:
 		return time.Time{}
+	case s.coarse():
+		start, _ := s.coarsePeriod(t)
+		return start
 	}
+	return s.latestStart(t)
+}
+
+// latestStart is Start for units finer than a day.
+func (s *Schedule) latestStart(t time.Time) time.Time {
 	lab := s.label(t)
 	cur := t.In(s.loc())
 	var u time.Time
@@ -244,13 +257,76 @@ func (s *Schedule) Start(t time.Time) time.Time {
 	return u
 }
 
+// coarse reports whether periods are days or longer, which start at the
+// first instant their start is shown (see Start).
+func (s *Schedule) coarse() bool { return s.Unit >= Day }
+
+// coarsePeriod returns the period holding t for a coarse unit: the period
+// of the latest label whose first instant is at or before t. That is t's
+// own label, or a later one when the clock was set back over a boundary
+// and shows an earlier day again.
+func (s *Schedule) coarsePeriod(t time.Time) (start, next time.Time) {
+	lab := s.label(t)
+	start = s.first(lab)
+	if start.After(t) {
+		// Not for any real zone; keep the contract Start(t) <= t.
+		start = s.latestStart(t)
+	}
+	for range maxTransitions {
+		nl := s.next(lab)
+		next = s.first(nl)
+		if next.After(t) {
+			break
+		}
+		lab, start = nl, next
+	}
+	return start, next
+}
+
+// maxOffset bounds the offset of any zone from UTC, local mean times
+// included (Manila was 15:56 behind before 1845).
+const maxOffset = 17 * time.Hour
+
+// first returns the first instant at which the wall clock showed c or, if
+// it never did (a DST gap, a skipped midnight), the zone transition at
+// which it jumped over c.
+func (s *Schedule) first(c civil) time.Time {
+	loc := s.loc()
+	nominal := c.instant(0)
+	cur := nominal.Add(-maxOffset).In(loc)
+	end := nominal.Add(maxOffset)
+	for range maxTransitions {
+		_, off := cur.Zone()
+		u := c.instant(off)
+		zs, ze := zoneBounds(cur)
+		if (zs.IsZero() || !u.Before(zs)) && (ze.IsZero() || u.Before(ze)) {
+			return u // shown in this segment, and in none before
+		}
+		if ze.IsZero() || ze.After(end) {
+			break
+		}
+		nx := ze.In(loc)
+		if _, o := nx.Zone(); c.instant(o).Before(ze) && !u.Before(ze) {
+			// Shown neither before the transition nor after it.
+			return ze
+		}
+		cur = nx
+	}
+	_, off := nominal.In(loc).Zone()
+	return c.instant(off)
+}
+
 // Next returns the first boundary after t: the start of the period after the
 // one holding t. For Never it returns EndOfTime.
 func (s *Schedule) Next(t time.Time) time.Time {
-	if s.Unit == Never {
+	switch {
+	case s.Unit == Never:
 		return EndOfTime
+	case s.coarse():
+		_, next := s.coarsePeriod(t)
+		return next
 	}
-	start := s.Start(t)
+	start := s.latestStart(t)
 	nl := s.next(s.label(t))
 	cur := t.In(s.loc())
 	var u time.Time
@@ -262,7 +338,7 @@ func (s *Schedule) Next(t time.Time) time.Time {
 			return u
 		}
 		// The zone changes first; a new period may begin right there.
-		if !s.Start(ze).Equal(start) {
+		if !s.latestStart(ze).Equal(start) {
 			return ze
 		}
 		cur = ze

@@ -9,8 +9,9 @@ import (
 
 // zones are the locations the property tests run in: UTC and zones whose
 // clocks do something surprising (a repeated hour, a 30-minute shift, a
-// midnight that does not exist).
-var zones = []string{"UTC", "America/New_York", "Europe/London", "Australia/Lord_Howe", "America/Sao_Paulo"}
+// midnight that does not exist, a midnight shown twice). New zones go at the
+// end: the fuzz corpus names zones by index.
+var zones = []string{"UTC", "America/New_York", "Europe/London", "Australia/Lord_Howe", "America/Sao_Paulo", "America/Havana"}
 
 func loadLocation(t testing.TB, name string) *time.Location {
 	t.Helper()
@@ -171,6 +172,38 @@ func TestSchedule(t *testing.T) {
 		{"Sao Paulo fall back D", "America/Sao_Paulo", "D", 1, "2019-02-16T23:30:00-03:00", "2019-02-16T00:00:00-02:00", "2019-02-17T00:00:00-03:00"},
 		{"Sao Paulo fall back H first 23", "America/Sao_Paulo", "H", 1, "2019-02-16T23:30:00-02:00", "2019-02-16T23:00:00-02:00", "2019-02-16T23:00:00-03:00"},
 		{"Sao Paulo fall back H second 23", "America/Sao_Paulo", "H", 1, "2019-02-16T23:30:00-03:00", "2019-02-16T23:00:00-03:00", "2019-02-17T00:00:00-03:00"},
+
+		// Havana falls back at 01:00 on 2026-11-01: 01:00 CDT becomes 00:00
+		// CST, so midnight is shown twice. The day (and the week starting on
+		// that Sunday, and November) is one 25-hour-longer period starting
+		// at the first midnight; an hour is still a second period.
+		{"Havana fall back D first midnight", "America/Havana", "D", 1, "2026-11-01T00:30:00-04:00", "2026-11-01T00:00:00-04:00", "2026-11-02T00:00:00-05:00"},
+		{"Havana fall back D second midnight", "America/Havana", "D", 1, "2026-11-01T00:30:00-05:00", "2026-11-01T00:00:00-04:00", "2026-11-02T00:00:00-05:00"},
+		{"Havana fall back D at the second midnight", "America/Havana", "D", 1, "2026-11-01T00:00:00-05:00", "2026-11-01T00:00:00-04:00", "2026-11-02T00:00:00-05:00"},
+		{"Havana fall back D later", "America/Havana", "D", 1, "2026-11-01T12:00:00-05:00", "2026-11-01T00:00:00-04:00", "2026-11-02T00:00:00-05:00"},
+		{"Havana fall back day before", "America/Havana", "D", 1, "2026-10-31T23:59:59-04:00", "2026-10-31T00:00:00-04:00", "2026-11-01T00:00:00-04:00"},
+		{"Havana fall back D2", "America/Havana", "D", 2, "2026-11-01T00:30:00-05:00", "2026-11-01T00:00:00-04:00", "2026-11-03T00:00:00-05:00"},
+		{"Havana fall back D2 day before", "America/Havana", "D", 2, "2026-10-31T12:00:00-04:00", "2026-10-30T00:00:00-04:00", "2026-11-01T00:00:00-04:00"},
+		{"Havana fall back W6 second midnight", "America/Havana", "W6", 1, "2026-11-01T00:30:00-05:00", "2026-11-01T00:00:00-04:00", "2026-11-08T00:00:00-05:00"},
+		{"Havana fall back W6 first midnight", "America/Havana", "W6", 1, "2026-11-01T00:00:00-04:00", "2026-11-01T00:00:00-04:00", "2026-11-08T00:00:00-05:00"},
+		{"Havana fall back W6 week before", "America/Havana", "W6", 1, "2026-10-31T23:59:59-04:00", "2026-10-25T00:00:00-04:00", "2026-11-01T00:00:00-04:00"},
+		{"Havana fall back W0 spans it", "America/Havana", "W0", 1, "2026-11-01T00:30:00-05:00", "2026-10-26T00:00:00-04:00", "2026-11-02T00:00:00-05:00"},
+		{"Havana fall back month second midnight", "America/Havana", "month", 1, "2026-11-01T00:30:00-05:00", "2026-11-01T00:00:00-04:00", "2026-12-01T00:00:00-05:00"},
+		{"Havana fall back month later", "America/Havana", "month", 1, "2026-11-15T12:00:00-05:00", "2026-11-01T00:00:00-04:00", "2026-12-01T00:00:00-05:00"},
+		{"Havana fall back October ends at the first midnight", "America/Havana", "month", 1, "2026-10-31T23:59:59-04:00", "2026-10-01T00:00:00-04:00", "2026-11-01T00:00:00-04:00"},
+		{"Havana fall back month3", "America/Havana", "month", 3, "2026-11-01T00:30:00-05:00", "2026-10-01T00:00:00-04:00", "2027-01-01T00:00:00-05:00"},
+		{"Havana fall back year", "America/Havana", "year", 1, "2026-11-01T00:30:00-05:00", "2026-01-01T00:00:00-05:00", "2027-01-01T00:00:00-05:00"},
+		{"Havana fall back H first 00", "America/Havana", "H", 1, "2026-11-01T00:30:00-04:00", "2026-11-01T00:00:00-04:00", "2026-11-01T00:00:00-05:00"},
+		{"Havana fall back H second 00", "America/Havana", "H", 1, "2026-11-01T00:30:00-05:00", "2026-11-01T00:00:00-05:00", "2026-11-01T01:00:00-05:00"},
+		{"Havana fall back H before", "America/Havana", "H", 1, "2026-10-31T23:30:00-04:00", "2026-10-31T23:00:00-04:00", "2026-11-01T00:00:00-04:00"},
+		{"Havana fall back H6 first 00", "America/Havana", "H", 6, "2026-11-01T00:30:00-04:00", "2026-11-01T00:00:00-04:00", "2026-11-01T00:00:00-05:00"},
+		{"Havana fall back H6 second 00", "America/Havana", "H", 6, "2026-11-01T03:00:00-05:00", "2026-11-01T00:00:00-05:00", "2026-11-01T06:00:00-05:00"},
+		{"Havana fall back M30 second 00:30", "America/Havana", "M", 30, "2026-11-01T00:45:00-05:00", "2026-11-01T00:30:00-05:00", "2026-11-01T01:00:00-05:00"},
+		// It springs forward at midnight on 2026-03-08: 00:00 CST becomes
+		// 01:00 CDT, and the day starts at the jump.
+		{"Havana spring D", "America/Havana", "D", 1, "2026-03-08T12:00:00-04:00", "2026-03-08T01:00:00-04:00", "2026-03-09T00:00:00-04:00"},
+		{"Havana spring day before", "America/Havana", "D", 1, "2026-03-07T23:59:59-05:00", "2026-03-07T00:00:00-05:00", "2026-03-08T01:00:00-04:00"},
+		{"Havana spring W6", "America/Havana", "W6", 1, "2026-03-08T01:00:00-04:00", "2026-03-08T01:00:00-04:00", "2026-03-15T00:00:00-04:00"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -371,6 +404,13 @@ func checkSchedule(s *Schedule, t time.Time) string {
 	}
 	if got := s.Next(start.Add(-time.Nanosecond)); !got.Equal(start) {
 		return "Next(Start(t)-1ns) = " + show(got) + ", want Start(t) = " + show(start)
+	}
+	// A day or longer is one period even when the clock shows its start
+	// twice: the period before has another start reading.
+	if s.Unit >= Day {
+		if prev := s.Start(start.Add(-time.Nanosecond)); s.label(prev) == s.label(start) {
+			return "the period before, from " + show(prev) + ", starts at the same reading as [" + show(start) + ", " + show(next) + ")"
+		}
 	}
 	return ""
 }

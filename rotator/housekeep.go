@@ -63,11 +63,12 @@ func (k *Keeper) Active() bool {
 
 // rotated is one rotated file of the target.
 type rotated struct {
-	path  string
-	stem  string // path without the compression extension
-	codec *Codec // the file's compression, or nil
-	m     pattern.Match
-	mod   time.Time
+	path   string
+	stem   string // path without the compression extension
+	codec  *Codec // the file's compression, or nil
+	m      pattern.Match
+	mod    time.Time
+	period time.Time // the start of the period its creator recorded; zero if none
 }
 
 // Pass compresses the rotated files that nobody writes any more, runs the
@@ -154,10 +155,25 @@ func (k *Keeper) list(now time.Time) []rotated {
 		if err != nil {
 			return nil
 		}
-		out = append(out, rotated{path: path, stem: stem, codec: codec, m: m, mod: fi.ModTime()})
+		out = append(out, rotated{path: path, stem: stem, codec: codec, m: m, mod: fi.ModTime(), period: k.recorded(path)})
 		return nil
 	})
 	return out
+}
+
+// recorded returns the start of the period the file at path holds, as its
+// creator recorded it (see Rotator.record; compress carries it over), or
+// the zero Time.
+func (k *Keeper) recorded(path string) time.Time {
+	t, ok := decodeStart(getAttr(path, startAttr))
+	if !ok || t.IsZero() {
+		return time.Time{}
+	}
+	// Normalised, in case the creator cut periods differently.
+	if s := k.pat.Start(t); !s.IsZero() {
+		return s
+	}
+	return t
 }
 
 // lockFile opens path and takes its exclusive flock without waiting. busy
@@ -248,8 +264,10 @@ func (k *Keeper) compress(ctx context.Context, path string) (out string, busy bo
 		os.Remove(tmp)
 		return "", false, err
 	}
-	if v := getAttr(path, hookAttr); v != nil {
-		setAttr(f, hookAttr, v)
+	for _, a := range []string{hookAttr, startAttr} {
+		if v := getAttr(path, a); v != nil {
+			setAttr(f, a, v)
+		}
 	}
 	setAttr(f, sourceAttr, []byte(identity(fi)))
 	os.Chtimes(tmp, fi.ModTime(), fi.ModTime())
@@ -360,8 +378,7 @@ func (k *Keeper) hook(ctx context.Context, path string) (busy bool) {
 }
 
 // retain removes the rotated files beyond BackupCount, newest kept, and
-// those whose period ended more than MaxAge before now (for names that do
-// not tell their time, the last modification counts).
+// those whose period ended more than MaxAge before now (see made).
 func (k *Keeper) retain(files []rotated, now time.Time) (again bool) {
 	if k.hk.BackupCount <= 0 && k.hk.MaxAge <= 0 {
 		return false
@@ -374,21 +391,11 @@ func (k *Keeper) retain(files []rotated, now time.Time) (again bool) {
 		}
 		stems[f.stem] = append(stems[f.stem], f)
 	}
-	sort.Slice(order, func(i, j int) bool { return newer(order[i], order[j]) })
+	sort.SliceStable(order, func(i, j int) bool { return k.newer(order[i], order[j]) })
 	for i, f := range order {
 		old := k.hk.BackupCount > 0 && i >= k.hk.BackupCount
 		if k.hk.MaxAge > 0 {
-			if f.m.Time.IsZero() {
-				old = old || time.Since(f.mod) > k.hk.MaxAge
-			} else {
-				// Age from the period's end; a Never schedule's names
-				// carry the moment of rotation.
-				end := k.pat.Next(f.m.Time)
-				if end.Equal(pattern.EndOfTime) {
-					end = f.m.Time
-				}
-				old = old || now.Sub(end) > k.hk.MaxAge
-			}
+			old = old || now.Sub(k.ended(f)) > k.hk.MaxAge
 		}
 		if !old {
 			continue
@@ -412,11 +419,48 @@ func (k *Keeper) retain(files []rotated, now time.Time) (again bool) {
 	return again
 }
 
-// newer orders rotated files newest first: by the time in their names,
-// then the numbered variant, then the last modification.
-func newer(a, b rotated) bool {
-	if !a.m.Time.Equal(b.m.Time) {
-		return a.m.Time.After(b.m.Time)
+// made returns when a rotated file was made, for ordering: the start of the
+// period its creator recorded; else, for a file rotlog did not create or a
+// filesystem without user xattrs, the time in its name; else the start of
+// the period of its last write. Names alone cannot order files whose
+// suffix does not carry the full time (%H, %a): app.log.10.1 may be a day
+// older than app.log.11.
+func (k *Keeper) made(f rotated) time.Time {
+	switch {
+	case !f.period.IsZero():
+		return f.period
+	case !f.m.Time.IsZero():
+		return f.m.Time
+	}
+	if s := k.pat.Start(f.mod); !s.IsZero() {
+		return s
+	}
+	return f.mod
+}
+
+// ended returns when a rotated file's period ended, for --max-age: the end
+// of its recorded period, else of the period in its name (a Never
+// schedule's names carry the moment of rotation), else its last write.
+func (k *Keeper) ended(f rotated) time.Time {
+	start := f.period
+	if start.IsZero() {
+		start = f.m.Time
+	}
+	if start.IsZero() {
+		return f.mod
+	}
+	end := k.pat.Next(start)
+	if end.Equal(pattern.EndOfTime) {
+		return start
+	}
+	return end
+}
+
+// newer orders rotated files newest first: by when they were made (see
+// made), then the numbered variant, then the last modification.
+func (k *Keeper) newer(a, b rotated) bool {
+	if ma, mb := k.made(a), k.made(b); !ma.Equal(mb) {
+		return ma.After(mb)
 	}
 	if a.m.Seq != b.m.Seq {
 		return a.m.Seq > b.m.Seq

@@ -627,7 +627,7 @@ func (r *Rotator) periodOf(path string, fi fs.FileInfo) time.Time {
 // settings it was made with.
 func (r *Rotator) record(f *os.File, start time.Time) {
 	setAttr(f, startAttr, encodeStart(start))
-	setAttr(f, settingsAttr, []byte(r.pat.Settings()))
+	setAttr(f, settingsAttr, []byte(r.pat.Settings(start)))
 }
 
 // ErrSettings is returned by CheckSettings for a target written with other
@@ -638,8 +638,9 @@ var ErrSettings = errors.New("conflicting settings")
 // another pipeline is writing now with this Rotator's, and returns an error
 // naming each difference, which wraps ErrSettings. Pipelines that cut
 // periods differently on one target would rotate each other's files at the
-// wrong times. A restart with new settings, with no other pipeline
-// writing, is not a conflict.
+// wrong times. Zones are compared by what they do around the file's period
+// (see pattern.Pattern.SettingsDiff), not by name. A restart with new
+// settings, with no other pipeline writing, is not a conflict.
 func (r *Rotator) CheckSettings() error {
 	if r.pat.Template() {
 		return nil
@@ -654,22 +655,17 @@ func (r *Rotator) CheckSettings() error {
 		return nil
 	}
 	err = flockFile(f, unix.LOCK_EX|unix.LOCK_NB)
+	fi, serr := f.Stat()
 	f.Close()
 	if err == nil {
 		return nil // nobody writes it now
 	}
-	ours := map[string]string{}
-	for _, kv := range strings.Split(r.pat.Settings(), "\n") {
-		k, v, _ := strings.Cut(kv, "=")
-		ours[k] = v
+	// The time the record is about: the file's period, else its last write.
+	at, ok := decodeStart(getAttr(path, startAttr))
+	if (!ok || at.IsZero()) && serr == nil {
+		at = fi.ModTime()
 	}
-	var diffs []string
-	for _, kv := range strings.Split(string(theirs), "\n") {
-		k, v, _ := strings.Cut(kv, "=")
-		if o, ok := ours[k]; ok && o != v {
-			diffs = append(diffs, fmt.Sprintf("%s %s there, %s here", k, v, o))
-		}
-	}
+	diffs := r.pat.SettingsDiff(string(theirs), at)
 	if len(diffs) == 0 {
 		return nil
 	}
