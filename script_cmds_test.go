@@ -355,7 +355,7 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		if len(args) != 2 {
 			ts.Fatalf("usage: xattr FILE NAME")
 		}
-		var buf [256]byte
+		var buf [4096]byte
 		n, err := unix.Lgetxattr(ts.MkAbs(args[0]), args[1], buf[:])
 		switch {
 		case err == nil && neg:

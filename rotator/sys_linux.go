@@ -31,7 +31,7 @@ func setAttr(f *os.File, name string, v []byte) {
 // getAttr returns an extended attribute of path (not followed if a
 // link), or nil.
 func getAttr(path, name string) []byte {
-	var buf [512]byte
+	var buf [4096]byte
 	n, err := unix.Lgetxattr(path, name, buf[:])
 	if err != nil || n <= 0 {
 		return nil
