@@ -79,6 +79,9 @@ func (l *Lock) Acquire(ctx context.Context) (unlock func(), err error) {
 		if !errors.Is(err, unix.EEXIST) {
 			return nil, &os.PathError{Op: "lock", Path: path, Err: err}
 		}
+		if err := l.planted(); err != nil {
+			return nil, err
+		}
 		l.breakStale()
 		if !warned && time.Since(began) > l.Timeout {
 			warned = true
@@ -95,12 +98,45 @@ func (l *Lock) Acquire(ctx context.Context) (unlock func(), err error) {
 	}
 }
 
+// planted deals with something at the lock's name that rotlog never makes:
+// a symbolic link is removed (the link, not what it points to) and
+// reported; anything else but a regular file is an error, as no lock can be
+// taken while it is there.
+func (l *Lock) planted() error {
+	fi, err := os.Lstat(l.Path)
+	switch {
+	case err != nil, fi.Mode().IsRegular():
+		return nil
+	case fi.Mode()&os.ModeSymlink != 0:
+		dest, _ := os.Readlink(l.Path)
+		if os.Remove(l.Path) == nil {
+			l.logf("removed %s, a symbolic link to %s where the lock file goes", l.Path, dest)
+		}
+		return nil
+	case fi.IsDir():
+		return fmt.Errorf("lock %s is a directory; remove it", l.Path)
+	default:
+		return fmt.Errorf("lock %s is not a regular file (%s); remove it", l.Path, fi.Mode().Type())
+	}
+}
+
+// lockAge is how old a lock last changed at mtime is. A time in the future
+// (the clock was stepped back since) counts as that far in the past: only a
+// lock just created is young, and its time is now.
+func lockAge(mtime time.Time) time.Duration {
+	age := time.Since(mtime)
+	if age < 0 {
+		age = -age
+	}
+	return age
+}
+
 // breakStale removes the lock if it is older than Timeout and nobody holds
 // its flock, so its owner has exited or was killed.
 func (l *Lock) breakStale() {
 	path := l.Path
 	fi, err := os.Lstat(path)
-	if err != nil || time.Since(fi.ModTime()) < l.Timeout {
+	if err != nil || lockAge(fi.ModTime()) < l.Timeout {
 		return
 	}
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
@@ -112,7 +148,7 @@ func (l *Lock) breakStale() {
 	// have been released and a fresh one created, not yet flocked.
 	var held, named unix.Stat_t
 	if unix.Fstat(fd, &held) != nil ||
-		time.Since(time.Unix(held.Mtim.Unix())) < l.Timeout {
+		lockAge(time.Unix(held.Mtim.Unix())) < l.Timeout {
 		return
 	}
 	if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil {
