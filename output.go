@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/rotlog/rotlog/rotator"
@@ -45,14 +47,31 @@ type output struct {
 	stop, locks context.Context
 }
 
-// unwrittenError is data that could not be written when rotlog had to stop.
+// unwrittenError is data that could not be written when rotlog had to
+// stop, or ever (permanent).
 type unwrittenError struct {
 	bytes, lines int
 	err          error
+	permanent    bool
 }
 
 func (e *unwrittenError) Error() string {
+	if e.permanent {
+		return fmt.Sprintf("%v: this cannot succeed; stopping with %d bytes (%d lines) not written", e.err, e.bytes, e.lines)
+	}
 	return fmt.Sprintf("%d bytes (%d lines) could not be written: %v", e.bytes, e.lines, e.err)
+}
+
+func (e *unwrittenError) Unwrap() error { return e.err }
+
+// permanent reports whether a write error cannot pass while rotlog runs,
+// so retrying would only hold the producer up for good: a name too long,
+// a directory or device where the file goes. A full disk, an I/O error, a
+// permission or a symbolic link may be mended, and are retried.
+func permanent(err error) bool {
+	var nr *rotator.NotRegularError
+	return errors.Is(err, syscall.ENAMETOOLONG) || errors.Is(err, syscall.EINVAL) ||
+		errors.As(err, &nr) && nr.Permanent()
 }
 
 // write writes p, whole lines read at now, retrying with backoff while it
@@ -77,6 +96,10 @@ func (o *output) write(p, raw []byte, held unwritten, now time.Time) error {
 				o.log.warnf("writing works again after %s", time.Since(failed).Round(time.Millisecond))
 			}
 			return nil
+		}
+		if permanent(err) {
+			n, lines := append(unwritten{p}, held...).count()
+			return &unwrittenError{bytes: n, lines: lines, err: err, permanent: true}
 		}
 		if msg := err.Error(); msg != lastErr || time.Since(reported) > 30*time.Second {
 			o.log.warnf("error: %v; retrying (input is not read meanwhile)", err)

@@ -208,6 +208,9 @@ func (a *app) serve(sources []*source, kid child) error {
 		case err := <-errc:
 			running--
 			errs = append(errs, err)
+			if ue := (*unwrittenError)(nil); errors.As(err, &ue) && ue.permanent {
+				a.stopNow() // the other source, in exec mode: nothing more can be written
+			}
 		case sig := <-control:
 			a.onSignal(sig)
 		case <-timer.C:

@@ -500,7 +500,19 @@ func (r *Rotator) openAppend(path string) (f *os.File, created bool, err error) 
 		f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, r.cfg.Mode)
 		created = err == nil
 		if errors.Is(err, fs.ErrExist) {
-			f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0)
+			// O_NONBLOCK: a named pipe there must not block the open.
+			f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+			if errors.Is(err, syscall.ENXIO) || errors.Is(err, syscall.EISDIR) || err == nil && !isRegular(f) {
+				if f != nil {
+					f.Close()
+				}
+				if _, lerr := lstatRegular(path); lerr != nil {
+					err = lerr
+				} else if err == nil {
+					err = fmt.Errorf("%s changed while it was opened", path)
+				}
+				break
+			}
 		}
 		if errors.Is(err, fs.ErrNotExist) {
 			// A directory is missing, or the file was removed in between.
@@ -529,9 +541,15 @@ func (r *Rotator) openAppend(path string) (f *os.File, created bool, err error) 
 		return f, created, nil
 	}
 	if errors.Is(err, syscall.ELOOP) {
-		err = fmt.Errorf("%s is a symbolic link; rotlog does not write through links: %w", path, err)
+		err = &NotRegularError{Path: path, Mode: fs.ModeSymlink}
 	}
 	return nil, false, err
+}
+
+// isRegular reports whether f is a regular file.
+func isRegular(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode().IsRegular()
 }
 
 var errMoved = errors.New("file moved")
@@ -604,14 +622,43 @@ func (r *Rotator) rotate(path string, start time.Time) error {
 }
 
 // lstatRegular is os.Lstat for a file rotlog writes or rotates: anything
-// but a regular file there (a link, a directory, a device) is an error.
+// but a regular file there (a link, a directory, a device) is a
+// *NotRegularError.
 func lstatRegular(path string) (fs.FileInfo, error) {
 	fi, err := os.Lstat(path)
 	if err == nil && !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file (%s); rotlog does not write through links", path, fi.Mode().Type())
+		return nil, &NotRegularError{Path: path, Mode: fi.Mode()}
 	}
 	return fi, err
 }
+
+// A NotRegularError is a path rotlog would write or rotate that holds
+// something else than a regular file.
+type NotRegularError struct {
+	Path string
+	Mode fs.FileMode
+}
+
+func (e *NotRegularError) Error() string {
+	switch t := e.Mode.Type(); {
+	case t&fs.ModeSymlink != 0:
+		return e.Path + " is not a regular file but a symbolic link; rotlog does not write through links"
+	case t&fs.ModeDir != 0:
+		return e.Path + " is not a regular file but a directory"
+	case t&fs.ModeNamedPipe != 0:
+		return e.Path + " is not a regular file but a named pipe"
+	case t&fs.ModeSocket != 0:
+		return e.Path + " is not a regular file but a socket"
+	case t&fs.ModeDevice != 0:
+		return e.Path + " is not a regular file but a device"
+	}
+	return fmt.Sprintf("%s is not a regular file (%s)", e.Path, e.Mode.Type())
+}
+
+// Permanent reports whether the error cannot pass while rotlog runs: a
+// directory, device, pipe or socket is there to stay; a symbolic link may
+// be a tool's passing work, and is retried.
+func (e *NotRegularError) Permanent() bool { return e.Mode.Type()&fs.ModeSymlink == 0 }
 
 // periodOf returns the start of the period the file at path holds: the one
 // its creator recorded, or else the period of its last write.
