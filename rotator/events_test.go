@@ -3,6 +3,7 @@ package rotator
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -101,5 +102,46 @@ func TestCodecTable(t *testing.T) {
 	}
 	if DefaultCodec() != LookupCodec(CodecNames()[0]) {
 		t.Error("the default codec is not the first of the table")
+	}
+}
+
+// TestLateLineAfterLinger checks guarantee 3 for a line written long after
+// the boundary it was read before (a stalled lock holder, a HUP storm): it
+// goes to its period's rotated file, even once every pipeline has let go of
+// it, unless that file was handed off (its post-rotate command run); then
+// to the current file, said under -v.
+func TestLateLineAfterLinger(t *testing.T) {
+	t.Parallel()
+	for _, handedOff := range []bool{false, true} {
+		dir := t.TempDir()
+		pat := compile(t, filepath.Join(dir, "app.log"), "S")
+		var verbose logRec
+		r, _ := newRot(t, pat, func(c *Config) { c.Verbosef = verbose.logf })
+		rotated := pat.RotatedName(pat.Start(t0))
+		mustWrite(t, r, "a\n", t0.Add(100*time.Millisecond))
+		mustWrite(t, r, "b\n", t1.Add(100*time.Millisecond)) // rotates
+		if _, err := r.Tick(bg, t1.Add(lingerFor)); err != nil { // lets go of it
+			t.Fatal(err)
+		}
+		if handedOff {
+			f, err := os.Open(rotated)
+			if err != nil {
+				t.Fatal(err)
+			}
+			setAttr(f, hookAttr, []byte(hookDone))
+			f.Close()
+		}
+		r.Close()
+		mustWrite(t, r, "late\n", t1.Add(-time.Millisecond))
+		if handedOff {
+			wantFile(t, rotated, "a\n")
+			wantFile(t, filepath.Join(dir, "app.log"), "b\nlate\n")
+			if len(verbose.matching("handed off")) != 1 {
+				t.Errorf("-v said %q, want one word of the handed-off file", verbose.matching(""))
+			}
+		} else {
+			wantFile(t, rotated, "a\nlate\n")
+			wantFile(t, filepath.Join(dir, "app.log"), "b\n")
+		}
 	}
 }

@@ -51,6 +51,7 @@ type Rotator struct {
 	warned  map[string]bool // linked directories reported
 	renamed bool            // a rename under the lock awaits a directory sync
 	events  Events          // what happened since the last Tick
+	recent  [2]time.Time    // starts of the last periods this Rotator opened a file for
 	tail    bool            // f holds part of a batch whose rest must follow first
 	failed  time.Time       // when writes began to fail; zero when the last one worked
 }
@@ -375,12 +376,14 @@ func (r *Rotator) open(ctx context.Context, now time.Time) error {
 			}
 			// A line read before a boundary but opened after another
 			// pipeline rotated: its period's file has its rotated name.
-			if late := r.lateFile(path, start); late != "" {
-				f, _, err = r.openExisting(late)
-				if err == nil {
-					path = late
-					return nil
+			if late, isLate := r.lateFile(path, start); isLate {
+				if late != "" {
+					if f, _, err = r.openExisting(late); err == nil {
+						path = late
+						return nil
+					}
 				}
+				r.verbosef("a line read before %s goes to %s: its period's file was handed off", r.pat.Next(start).Format(time.RFC3339), path)
 			}
 			var created bool
 			f, created, err = r.openAppend(path)
@@ -396,58 +399,88 @@ func (r *Rotator) open(ctx context.Context, now time.Time) error {
 	return r.adopt(f, path, now)
 }
 
-// lateFile returns, when the active file at path holds a period after the
-// one starting at start, the newest rotated file of that earlier period
-// (its name or last numbered variant), if one is there uncompressed and
-// still open in some pipeline: just rotated. A finished file (after a
-// clock stepped back, say) is never written again.
-func (r *Rotator) lateFile(path string, start time.Time) string {
+// lateFile reports whether a line read in the period starting at start is
+// late (isLate): the active file at path holds a later period, and this
+// Rotator wrote in that period before, or its rotated file is still open
+// in some pipeline (just rotated). Then it returns the newest rotated file
+// of that period (its name or last numbered variant), unless it was handed
+// off: compressed, or its post-rotate command run. Lines read in a period
+// belong in its file, however late they are written. A line of a period no
+// pipeline writes any more, that this Rotator never wrote in (the clock
+// stepped back), is not late: a finished file is not written again.
+func (r *Rotator) lateFile(path string, start time.Time) (name string, isLate bool) {
 	fi, err := os.Lstat(path)
 	if err != nil || !fi.Mode().IsRegular() || !r.periodOf(path, fi).After(start) {
-		return ""
+		return "", false
 	}
-	name := r.pat.RotatedName(start)
+	ours := start.Equal(r.recent[0]) || start.Equal(r.recent[1])
+	base := r.pat.RotatedName(start)
 	found := ""
 	for i := 0; ; i++ {
-		cand := name
+		cand := base
 		if i > 0 {
-			cand = name + "." + strconv.Itoa(i)
+			cand = base + "." + strconv.Itoa(i)
 		}
 		if _, err := os.Lstat(cand); err != nil {
 			if compressed(cand) {
-				found = "" // finished; a later variant may still be open
+				found = "" // handed off; a later variant may not be
 				continue
 			}
 			break
 		}
 		found = cand
 	}
-	if found == "" {
-		return ""
+	if !ours && (found == "" || !inUse(found)) {
+		return "", false
 	}
-	f, err := os.OpenFile(found, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if found != "" && string(getAttr(found, hookAttr)) == hookDone {
+		found = ""
+	}
+	return found, true
+}
+
+// inUse reports whether some process has the file at path open for
+// writing (a writer's shared flock).
+func inUse(path string) bool {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
-		return ""
+		return false
 	}
 	defer f.Close()
-	if flockFile(f, unix.LOCK_EX|unix.LOCK_NB) == nil {
-		return "" // nobody has it open: finished
-	}
-	return found
+	return flockFile(f, unix.LOCK_EX|unix.LOCK_NB) != nil
 }
 
 // openExisting opens an existing file for appending, as openAppend does,
 // but never creates one.
+// A housekeeper working on it (its exclusive flock) makes it an error at
+// once: it is being handed off, and the rotation lock is held meanwhile.
 func (r *Rotator) openExisting(path string) (*os.File, bool, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, false, err
 	}
-	if err := r.share(f, path); err != nil {
+	if !isRegular(f) {
 		f.Close()
-		return nil, false, err
+		return nil, false, &NotRegularError{Path: path}
+	}
+	if err := flockFile(f, unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		f.Close()
+		return nil, false, &os.PathError{Op: "flock", Path: path, Err: err}
+	}
+	if a, b := fileInfo(f), lstatInfo(path); a == nil || b == nil || !os.SameFile(a, b) {
+		f.Close()
+		return nil, false, errMoved
 	}
 	return f, false, nil
+}
+
+// lstatInfo is os.Lstat, nil on error.
+func lstatInfo(path string) fs.FileInfo {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil
+	}
+	return fi
 }
 
 // warnLinkedDirs reports, once each, the directories of a template's path
@@ -481,6 +514,9 @@ func (r *Rotator) adopt(f *os.File, path string, now time.Time) error {
 	r.size = fi.Size()
 	r.f, r.name, r.fd = f, path, int(f.Fd())
 	r.end = r.pat.Next(now)
+	if start := r.pat.Start(now); !start.Equal(r.recent[0]) {
+		r.recent = [2]time.Time{start, r.recent[0]}
+	}
 	if r.cfg.Symlink != "" {
 		if err := replaceSymlink(path, r.cfg.Symlink); err != nil {
 			r.logf("error: symbolic link: %v", err)
