@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/rotlog/rotlog/rotator"
 )
 
@@ -244,4 +246,65 @@ func (c *config) spell(name string) (string, bool) {
 		return "", false
 	}
 	return prefix + rel, true
+}
+
+// Free file descriptors rotlog needs beyond those open when it starts
+// (standard input, output and error, and any the Go runtime keeps), as
+// measured with ulimit -n on Linux, plus a margin of two for the moments
+// when several coincide. Reading standard input takes five at once: a
+// duplicate of the input, the runtime's poller (two: epoll and its
+// eventfd), the file being written, and the lock or the directory being
+// synced during a rotation; compression's source and temporary file fit in
+// the same count. A --post-rotate command takes three more (its pipe, the
+// pidfd, /dev/null), exec mode four more (the command's two pipes, and a
+// pipe and pidfd while it starts).
+const (
+	fdsBase       = 5 + 2
+	fdsPostRotate = 3
+	fdsExec       = 4
+)
+
+// checkDescriptors makes sure the descriptors rotlog will need can be
+// opened (ulimit -n), by opening them and closing them again. Run out of
+// them, rotlog would retry a write forever, or the Go runtime would abort.
+// It must run before anything starts a timer (the runtime's poller takes
+// two descriptors then, and aborts the process if it cannot).
+func (c *config) checkDescriptors(exec bool) error {
+	need := fdsBase
+	if c.keep.PostRotate != "" {
+		need += fdsPostRotate
+	}
+	if exec {
+		need += fdsExec
+	}
+	got := probeDescriptors(need)
+	if got >= need {
+		return nil
+	}
+	var rl unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil {
+		return fmt.Errorf("too few file descriptors: the limit (ulimit -n) is %d; rotlog needs at least %d here (%d more); raise it", rl.Cur, uint64(rl.Cur)+uint64(need-got), need-got)
+	}
+	return fmt.Errorf("too few file descriptors (ulimit -n): rotlog needs %d more", need-got)
+}
+
+// probeDescriptors opens up to n descriptors (duplicates of one on
+// /dev/null), closes them, and returns how many it could open.
+func probeDescriptors(n int) int {
+	fd, err := unix.Open(os.DevNull, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0
+	}
+	fds := []int{fd}
+	for len(fds) < n {
+		d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			break
+		}
+		fds = append(fds, d)
+	}
+	for _, d := range fds {
+		unix.Close(d)
+	}
+	return len(fds)
 }

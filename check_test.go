@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -146,5 +149,51 @@ func touch(name string) func(t *testing.T) {
 		if err := os.WriteFile(filepath.Clean(name), nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestDescriptorLimit runs the real rotlog binary (the test binary's
+// init, through a test dependency, already needs more descriptors than
+// this) with ulimit -n of 7 and less: it says so and exits 1, where the Go
+// runtime used to abort with exit status 2. With enough it works.
+func TestDescriptorLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds rotlog")
+	}
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("needs sh")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "rotlog")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // no dynamic loader to need descriptors
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, n := range []int{4, 5, 6, 7} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			cmd := exec.Command(sh, "-c", fmt.Sprintf("ulimit -n %d && exec %s -p a.log -z --post-rotate true", n, bin))
+			cmd.Dir = dir
+			cmd.Stdin = strings.NewReader("x\n")
+			out, err := cmd.CombinedOutput()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+				t.Fatalf("exit: %v, want status 1\n%s", err, out)
+			}
+			want := fmt.Sprintf(`\Arotlog: error: too few file descriptors: the limit \(ulimit -n\) is %d; rotlog needs at least \d+ here \(\d+ more\); raise it\n\z`, n)
+			if !regexp.MustCompile(want).Match(out) {
+				t.Errorf("output %q, want a match for %s", out, want)
+			}
+			if _, err := os.Lstat(filepath.Join(dir, "a.log")); err == nil {
+				t.Error("a.log was made")
+			}
+		})
+	}
+	cmd := exec.Command(sh, "-c", fmt.Sprintf("ulimit -n 64 && exec %s -p a.log -z --post-rotate true", bin))
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader("x\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("with ulimit -n 64: %v\n%s", err, out)
 	}
 }

@@ -55,6 +55,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if err := c.checkTarget(time.Now().Add(c.offset)); err != nil {
 		return fail(stderr, err)
 	}
+	if err := c.checkDescriptors(len(o.args) > 0); err != nil {
+		return fail(stderr, err)
+	}
 	a := newApp(c, stdout, stderr)
 	if err := a.out.rot.CheckSettings(); err != nil {
 		return fail(stderr, usageError{err})
