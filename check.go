@@ -1,13 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -35,7 +33,7 @@ const (
 
 // checkTarget refuses a target rotlog could never write: a pattern that
 // names a directory, a directory, device, pipe, socket or symbolic link at
-// the path written now or at its lock, a path through a file, a name that
+// the path written now or at its lock, a name that
 // is or would become too long for the file system, and a --symlink on one
 // of the target's own names.
 func (c *config) checkTarget(now time.Time) error {
@@ -44,11 +42,7 @@ func (c *config) checkTarget(now time.Time) error {
 		return usagef("--path: %q names a directory, not a file", raw)
 	}
 	path := c.pat.Path(now)
-	dir, err := existingDir(path)
-	if err != nil {
-		return usagef("--path: %v", err)
-	}
-	if err := c.checkLengths(now, dir); err != nil {
+	if err := c.checkLengths(now, existingDir(path)); err != nil {
 		return err
 	}
 	if k := kindAt(path); k != "" {
@@ -60,11 +54,7 @@ func (c *config) checkTarget(now time.Time) error {
 	if c.symlink == "" {
 		return nil
 	}
-	linkDir, err := existingDir(c.symlink)
-	if err != nil {
-		return usagef("--symlink: %v", err)
-	}
-	if err := checkName("--symlink", "the link while it is replaced", c.symlink+linkTempExt, nameMax(linkDir)); err != nil {
+	if err := checkName("--symlink", "the link while it is replaced", c.symlink+linkTempExt, nameMax(existingDir(c.symlink))); err != nil {
 		return err
 	}
 	if what := c.usedName(c.symlink); what != "" {
@@ -144,20 +134,14 @@ func (c *config) longestNames(now time.Time) (file, rotated string) {
 	return file, rotated
 }
 
-// existingDir returns the nearest directory above path that exists, or an
-// error if what is there is not a directory.
-func existingDir(path string) (string, error) {
+// existingDir returns the nearest directory above path that exists (to
+// ask its file system for limits). A file where a directory should be is
+// not refused: like a full disk, it can be put right while rotlog waits.
+func existingDir(path string) string {
 	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
 		fi, err := os.Stat(dir)
-		switch {
-		case err == nil && !fi.IsDir():
-			return "", fmt.Errorf("%s is not a directory", dir)
-		case err == nil:
-			return dir, nil
-		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
-			return dir, nil // EACCES and the like: reported when writing
-		case dir == "." || dir == filepath.Dir(dir):
-			return dir, nil
+		if err == nil && fi.IsDir() || dir == "." || dir == filepath.Dir(dir) {
+			return dir
 		}
 	}
 }
