@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -271,14 +272,25 @@ func (o *options) config(realNow time.Time) (*config, error) {
 	}
 	c.maxLine = int(ml)
 	c.lockTimeout, err = parseDuration(o.lockTimeout)
+	if err := tooLarge("lock-timeout", o.lockTimeout, err); err != nil {
+		return nil, err
+	}
 	if err != nil || c.lockTimeout <= 0 {
 		return nil, usagef("--lock-timeout: %q is not a positive duration like 10s", o.lockTimeout)
 	}
-	if c.drain, err = parseDuration(o.drainTimeout); err != nil || c.drain < 0 {
+	c.drain, err = parseDuration(o.drainTimeout)
+	if err := tooLarge("drain-timeout", o.drainTimeout, err); err != nil {
+		return nil, err
+	}
+	if err != nil || c.drain < 0 {
 		return nil, usagef("--drain-timeout: %q is not a duration like 5s (0: until end of input)", o.drainTimeout)
 	}
 	if o.size != "" {
-		if c.maxSize, err = parseSize(o.size); err != nil || c.maxSize < 1 {
+		c.maxSize, err = parseSize(o.size)
+		if err := tooLarge("size", o.size, err); err != nil {
+			return nil, err
+		}
+		if err != nil || c.maxSize < 1 {
 			return nil, usagef("--size: %q is not a size like 500K, 100M or 2G", o.size)
 		}
 	}
@@ -287,7 +299,11 @@ func (o *options) config(realNow time.Time) (*config, error) {
 	}
 	c.keep.BackupCount = o.backupCount
 	if o.maxAge != "" {
-		if c.keep.MaxAge, err = parseDuration(o.maxAge); err != nil || c.keep.MaxAge <= 0 {
+		c.keep.MaxAge, err = parseDuration(o.maxAge)
+		if err := tooLarge("max-age", o.maxAge, err); err != nil {
+			return nil, err
+		}
+		if err != nil || c.keep.MaxAge <= 0 {
 			return nil, usagef("--max-age: %q is not a positive duration like 36h, 7d or 4w", o.maxAge)
 		}
 	}
@@ -296,7 +312,11 @@ func (o *options) config(realNow time.Time) (*config, error) {
 			return nil, usagef("--compress: unknown codec %q (want %s)", o.compress, strings.Join(rotator.CodecNames(), " or "))
 		}
 	}
-	if c.keep.HookTimeout, err = parseDuration(o.hookTimeout); err != nil || c.keep.HookTimeout <= 0 {
+	c.keep.HookTimeout, err = parseDuration(o.hookTimeout)
+	if err := tooLarge("post-rotate-timeout", o.hookTimeout, err); err != nil {
+		return nil, err
+	}
+	if err != nil || c.keep.HookTimeout <= 0 {
 		return nil, usagef("--post-rotate-timeout: %q is not a positive duration", o.hookTimeout)
 	}
 	c.keep.PostRotate = o.postRotate
@@ -333,7 +353,33 @@ func samePath(a, b string) bool {
 	return err1 == nil && err2 == nil && aa == ab
 }
 
-// parseSize reads 500K, 100M, 2G (binary multiples) or a byte count.
+// maxSize is the largest size a flag takes: what an int64 holds.
+const maxSize = math.MaxInt64
+
+// maxDuration is the longest duration a flag takes: 100 years of days, well
+// inside what a time.Duration holds (about 292 years), so that rotlog's own
+// arithmetic on it (a timeout plus a grace time) cannot overflow either.
+const maxDuration = 36500 * 24 * time.Hour
+
+// errTooLarge is a size or duration that parses but is beyond maxSize or
+// maxDuration.
+var errTooLarge = errors.New("too large")
+
+// tooLarge says, in flag language, that a value of --name is beyond what
+// rotlog takes, if err says so; otherwise it returns nil.
+func tooLarge(name, value string, err error) error {
+	switch {
+	case !errors.Is(err, errTooLarge):
+		return nil
+	case name == "size":
+		return usagef("--%s: %q is too large: sizes go up to %dT", name, value, maxSize>>40)
+	default:
+		return usagef("--%s: %q is too long: durations go up to %dd (100 years)", name, value, maxDuration/(24*time.Hour))
+	}
+}
+
+// parseSize reads 500K, 100M, 2G (binary multiples) or a byte count. A
+// value beyond maxSize is errTooLarge.
 func parseSize(s string) (int64, error) {
 	t := strings.ToUpper(strings.TrimSpace(s))
 	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
@@ -345,27 +391,46 @@ func parseSize(s string) (int64, error) {
 		}
 	}
 	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n < 0 || n > math.MaxInt64/mult {
+	switch {
+	case errors.Is(err, strconv.ErrRange) && n > 0, err == nil && n > maxSize/mult:
+		return 0, fmt.Errorf("size %q: %w", s, errTooLarge)
+	case err != nil || n < 0:
 		return 0, fmt.Errorf("bad size %q", s)
 	}
 	return n * mult, nil
 }
 
+// goDuration is the syntax time.ParseDuration accepts, so that an error
+// from it on a string of this form can only be an overflow.
+var goDuration = regexp.MustCompile(`^[-+]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`)
+
 // parseDuration reads Go durations plus whole days and weeks: 36h, 7d, 4w.
+// A value longer than maxDuration (either sign) is errTooLarge, never a
+// wrapped one.
 func parseDuration(s string) (time.Duration, error) {
 	for _, u := range []struct {
 		suffix string
 		d      time.Duration
 	}{{"d", 24 * time.Hour}, {"w", 7 * 24 * time.Hour}} {
 		if n, ok := strings.CutSuffix(s, u.suffix); ok {
-			v, err := strconv.ParseUint(n, 10, 32)
-			if err != nil {
+			v, err := strconv.ParseUint(n, 10, 64)
+			switch {
+			case errors.Is(err, strconv.ErrRange), err == nil && v > uint64(maxDuration/u.d):
+				return 0, fmt.Errorf("duration %q: %w", s, errTooLarge)
+			case err != nil:
 				return 0, fmt.Errorf("bad duration %q", s)
 			}
 			return time.Duration(v) * u.d, nil
 		}
 	}
-	return time.ParseDuration(s)
+	d, err := time.ParseDuration(s)
+	if err != nil && goDuration.MatchString(s) && !strings.HasPrefix(s, "-") || err == nil && d > maxDuration {
+		return 0, fmt.Errorf("duration %q: %w", s, errTooLarge)
+	}
+	if err != nil || d < -maxDuration {
+		return 0, fmt.Errorf("bad duration %q", s)
+	}
+	return d, nil
 }
 
 // parseTime reads --start-time: RFC 3339, a local date and time, or @UNIX.

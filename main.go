@@ -52,6 +52,12 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		dryRun(stdout, c.pat, time.Now().Add(c.offset))
 		return 0
 	}
+	if err := c.checkTarget(time.Now().Add(c.offset)); err != nil {
+		return fail(stderr, err)
+	}
+	if err := c.checkDescriptors(len(o.args) > 0); err != nil {
+		return fail(stderr, err)
+	}
 	a := newApp(c, stdout, stderr)
 	if err := a.out.rot.CheckSettings(); err != nil {
 		return fail(stderr, usageError{err})

@@ -132,7 +132,7 @@ func (k *Keeper) list(now time.Time) []rotated {
 			return nil
 		}
 		path := prefix + rel
-		if final, ok := strings.CutSuffix(path, tempSuffix); ok {
+		if final, ok := strings.CutSuffix(path, TempSuffix); ok {
 			// A compression's: while its original exists, the compressor of
 			// that original removes it (see compress); once the original is
 			// gone, nobody can be compressing it.
@@ -249,7 +249,7 @@ func (k *Keeper) compress(ctx context.Context, path string) (out string, busy bo
 		in.Close() // its flock would keep the compression of name off
 		return k.compress(ctx, name)
 	}
-	tmp := final + tempSuffix
+	tmp := final + TempSuffix
 	os.Remove(tmp) // a leftover: no compression of path runs but ours
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, fi.Mode().Perm())
 	if err != nil {

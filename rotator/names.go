@@ -2,14 +2,16 @@ package rotator
 
 // The names rotlog writes on disk beside a target's files, all in one place.
 // Changing one changes what other pipelines, older versions and users see.
+// They are exported so that the command can check at start that every name
+// it will make fits the file system.
 const (
-	// lockSuffix names a target's rotation lock: PATH.lock (see Lock).
-	lockSuffix = ".lock"
-	// tempSuffix names a compression under way: NAME.gz.tmp (see compress).
-	tempSuffix = ".tmp"
-	// symlinkTemp names a symbolic link being made, before it is renamed
+	// LockSuffix names a target's rotation lock: PATH.lock (see Lock).
+	LockSuffix = ".lock"
+	// TempSuffix names a compression under way: NAME.gz.tmp (see compress).
+	TempSuffix = ".tmp"
+	// SymlinkTemp names a symbolic link being made, before it is renamed
 	// over the link: LINK.tmp-PID-RANDOM.
-	symlinkTemp = ".tmp-%d-%d"
+	SymlinkTemp = ".tmp-%d-%d"
 )
 
 // Extended attributes rotlog keeps on the files it makes.

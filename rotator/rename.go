@@ -8,6 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // linkRename renames without replacing where rename(2) cannot: link fails
@@ -58,16 +61,12 @@ func exists(path string) bool {
 }
 
 // replaceSymlink makes link point at target (relative to the link's
-// directory when both are), replacing any link there atomically: a new
-// link is made under a temporary name and renamed over the old one, so
-// link never goes missing.
+// directory), replacing any link there atomically: a new link is made
+// under a temporary name and renamed over the old one, so link never goes
+// missing.
 func replaceSymlink(target, link string) error {
-	if at, err := filepath.Abs(target); err == nil {
-		if al, err := filepath.Abs(link); err == nil {
-			if rel, err := filepath.Rel(filepath.Dir(al), at); err == nil {
-				target = rel
-			}
-		}
+	if rel, err := relTarget(target, link); err == nil {
+		target = rel
 	}
 	if cur, err := os.Readlink(link); err == nil && cur == target {
 		return nil
@@ -77,7 +76,7 @@ func replaceSymlink(target, link string) error {
 	if fi, err := os.Lstat(link); err == nil && fi.Mode()&fs.ModeSymlink == 0 {
 		return fmt.Errorf("%s exists and is not a symbolic link; leaving it alone", link)
 	}
-	tmp := link + fmt.Sprintf(symlinkTemp, os.Getpid(), rand.Uint32())
+	tmp := link + fmt.Sprintf(SymlinkTemp, os.Getpid(), rand.Uint32())
 	if err := os.Symlink(target, tmp); err != nil {
 		return fmt.Errorf("make %s: %w", link, err)
 	}
@@ -86,4 +85,42 @@ func replaceSymlink(target, link string) error {
 		return err
 	}
 	return nil
+}
+
+// relTarget returns target relative to the directory link is in, as the
+// kernel resolves both: from their real directories, symbolic links
+// resolved. (filepath.Abs starts from $PWD, which may be reached through a
+// link, and then takes ".." by spelling: -l ../current.log run from a
+// linked directory would point from the real parent into nowhere.)
+func relTarget(target, link string) (string, error) {
+	td, err := realDir(target)
+	if err != nil {
+		return "", err
+	}
+	ld, err := realDir(link)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Rel(ld, filepath.Join(td, filepath.Base(target)))
+}
+
+// realDir returns the absolute path of the directory path is in, with
+// every symbolic link resolved, starting from the real working directory.
+func realDir(path string) (string, error) {
+	// Not filepath.Dir, which would take "link/../name" by spelling.
+	dir := "."
+	if i := strings.LastIndexByte(path, filepath.Separator); i == 0 {
+		dir = "/"
+	} else if i > 0 {
+		dir = path[:i]
+	}
+	if !filepath.IsAbs(dir) {
+		wd, err := unix.Getwd() // the kernel's, not $PWD
+		if err != nil {
+			return "", err
+		}
+		// Not filepath.Join, which would take "link/.." by spelling too.
+		dir = wd + string(filepath.Separator) + dir
+	}
+	return filepath.EvalSymlinks(dir)
 }

@@ -185,7 +185,7 @@ func (r *Rotator) rotateForSize(ctx context.Context, now time.Time, need int64) 
 	r.closeFile()
 	path := r.pat.Path(now)
 	var f *os.File
-	err := r.locked(ctx, path+lockSuffix, func() error {
+	err := r.locked(ctx, path+LockSuffix, func() error {
 		fi, err := os.Lstat(path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
@@ -294,7 +294,7 @@ func (r *Rotator) Reopen() { r.closeFile() }
 func (r *Rotator) Rotate(ctx context.Context, now time.Time) error {
 	r.closeFile()
 	path := r.pat.Path(now)
-	return r.locked(ctx, path+lockSuffix, func() error {
+	return r.locked(ctx, path+LockSuffix, func() error {
 		fi, err := lstatRegular(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
@@ -357,7 +357,7 @@ func (r *Rotator) locked(ctx context.Context, lockPath string, fn func() error) 
 }
 
 // activeLock is the lock of an active-file target.
-func (r *Rotator) activeLock() string { return r.pat.Path(time.Time{}) + lockSuffix }
+func (r *Rotator) activeLock() string { return r.pat.Path(time.Time{}) + LockSuffix }
 
 // open opens the file of now's period, replacing any open one.
 func (r *Rotator) open(ctx context.Context, now time.Time) error {

@@ -1,0 +1,13 @@
+//go:build unix && !linux
+
+package main
+
+import "golang.org/x/sys/unix"
+
+// pathMax is the size of the longest path the kernel takes, its NUL
+// included (PATH_MAX on macOS and the BSDs).
+const pathMax = 1024
+
+// nameMax returns the longest file name the file system holding dir
+// allows: NAME_MAX, which the file systems of macOS and the BSDs keep to.
+func nameMax(string) int { return unix.NAME_MAX }
