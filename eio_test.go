@@ -6,11 +6,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -24,6 +26,7 @@ type testFS struct {
 	backing, mnt string
 	fail         atomic.Bool
 	fsyncs       atomic.Int64 // fsync and fdatasync calls on files
+	fat          atomic.Bool  // refuse link(2) and renames with flags, as FAT does
 }
 
 // mountTestFS mounts a testFS, or skips the test where mounting is refused
@@ -100,6 +103,22 @@ func (n *faultNode) wrap(fh fs.FileHandle) fs.FileHandle {
 	return fh
 }
 
+// Link refuses hard links while fat is set (FAT and exFAT have none).
+func (n *faultNode) Link(ctx context.Context, target fs.InodeEmbedder, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	if n.tfs.fat.Load() {
+		return nil, syscall.EPERM
+	}
+	return n.LoopbackNode.Link(ctx, target, name, out)
+}
+
+// Rename refuses RENAME_NOREPLACE and the other flags while fat is set.
+func (n *faultNode) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	if n.tfs.fat.Load() && flags != 0 {
+		return syscall.EINVAL
+	}
+	return n.LoopbackNode.Rename(ctx, name, newParent, newName, flags)
+}
+
 func (n *faultNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
 	fh, fl, errno := n.LoopbackNode.Open(ctx, flags)
 	return n.wrap(fh), fl, errno
@@ -168,5 +187,52 @@ func TestFsyncCalls(t *testing.T) {
 			t.Errorf("without --fsync: %d fsync calls for %d writes, want none", got, batches)
 		}
 		t.Logf("%s: %d writes, %d fsync calls", tc.name, batches, got)
+	}
+}
+
+// Rotation where neither renameat2(RENAME_NOREPLACE) nor link(2) exists
+// (FAT, exFAT): a FUSE file system in this process refuses both, and
+// rotlog renames after checking, under its lock, that the name is free;
+// a taken name still gets a numbered variant. (It used to retry the
+// rename forever, reading no more input.)
+func TestRotateWithoutLink(t *testing.T) {
+	t.Parallel()
+	tfs := mountTestFS(t)
+	tfs.fat.Store(true)
+	run := func(start, line string) {
+		t.Helper()
+		p := startOnTestFS(t, tfs, "app.log", "-when", "S", "--start-time", start)
+		io.WriteString(p.stdin, line)
+		p.stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- p.cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("%v; stderr: %s", err, p.stderr)
+			}
+		case <-time.After(30 * time.Second):
+			p.cmd.Process.Kill()
+			<-done
+			t.Fatalf("rotlog still running 30 s after end of input; stderr: %s", p.stderr)
+		}
+	}
+	run("2026-11-24 10:00:00", "one\n")
+	run("2026-11-24 10:00:05", "two\n")
+	// The name of 10:00:05 is taken already: the next rotation of that
+	// period gets .1.
+	if err := os.WriteFile(filepath.Join(tfs.backing, "app.log.2026-11-24_10-00-05"), []byte("someone's\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run("2026-11-24 10:00:09", "three\n")
+	for name, want := range map[string]string{
+		"app.log.2026-11-24_10-00-00":   "one\n",
+		"app.log.2026-11-24_10-00-05":   "someone's\n",
+		"app.log.2026-11-24_10-00-05.1": "two\n",
+		"app.log":                       "three\n",
+	} {
+		if got := readFileQuiet(filepath.Join(tfs.backing, name)); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
 	}
 }

@@ -9,18 +9,33 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
 // linkRename renames without replacing where rename(2) cannot: link fails
 // if newpath exists. A crash between link and unlink leaves two names for
-// one file, which the next rotation notices (see rotateTo).
+// one file, which the next rotation notices (see rotateTo). Where there is
+// no link either (FAT, exFAT), it renames after checking that newpath is
+// free: rotlog renames only under a lock (the target's rotation lock, or
+// the file's exclusive flock for a compression), so no other pipeline takes
+// the name in between.
 func linkRename(oldpath, newpath string) error {
-	if err := os.Link(oldpath, newpath); err != nil {
+	err := os.Link(oldpath, newpath)
+	if err == nil {
+		return os.Remove(oldpath)
+	}
+	if !errors.Is(err, syscall.EPERM) && !errors.Is(err, syscall.ENOTSUP) &&
+		!errors.Is(err, syscall.EOPNOTSUPP) && !errors.Is(err, syscall.ENOSYS) {
 		return err
 	}
-	return os.Remove(oldpath)
+	if _, lerr := os.Lstat(newpath); lerr == nil {
+		return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: fs.ErrExist}
+	} else if !errors.Is(lerr, fs.ErrNotExist) {
+		return lerr
+	}
+	return os.Rename(oldpath, newpath)
 }
 
 // rotateTo renames path to name, or to the first of name.1, name.2, ...
