@@ -15,3 +15,32 @@ func nameMax(dir string) int {
 	}
 	return int(st.Namelen)
 }
+
+// sharedFS names the kind of file system holding dir when it is one that
+// several hosts may mount (network file systems) or that passes writes to a
+// program (FUSE, which sshfs, GlusterFS and bindfs use): there, appends from
+// several hosts to one file are not atomic. "" for a local file system, or
+// when it cannot be told.
+func sharedFS(dir string) string {
+	var st unix.Statfs_t
+	if unix.Statfs(dir, &st) != nil {
+		return ""
+	}
+	switch uint32(st.Type) {
+	case unix.NFS_SUPER_MAGIC:
+		return "NFS"
+	case unix.SMB_SUPER_MAGIC, unix.SMB2_SUPER_MAGIC, unix.CIFS_SUPER_MAGIC:
+		return "SMB/CIFS"
+	case unix.V9FS_MAGIC:
+		return "9p"
+	case unix.CEPH_SUPER_MAGIC:
+		return "Ceph"
+	case unix.FUSE_SUPER_MAGIC:
+		return "FUSE (sshfs, GlusterFS, bindfs, ...)"
+	case unix.AFS_SUPER_MAGIC, unix.AFS_FS_MAGIC:
+		return "AFS"
+	case unix.CODA_SUPER_MAGIC:
+		return "Coda"
+	}
+	return ""
+}

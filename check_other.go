@@ -11,3 +11,7 @@ const pathMax = 1024
 // nameMax returns the longest file name the file system holding dir
 // allows: NAME_MAX, which the file systems of macOS and the BSDs keep to.
 func nameMax(string) int { return unix.NAME_MAX }
+
+// sharedFS would name a network or FUSE file system; statfs type numbers
+// are Linux's, so elsewhere it cannot be told.
+func sharedFS(string) string { return "" }

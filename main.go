@@ -58,6 +58,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if err := c.checkDescriptors(len(o.args) > 0); err != nil {
 		return fail(stderr, err)
 	}
+	if dir := existingDir(c.pat.Path(time.Now().Add(c.offset))); sharedFS(dir) != "" {
+		fmt.Fprintf(stderr, "rotlog: warning: %s is on a %s file system: appends from several hosts to one file are not atomic there; let one host write each file (a target per host, or a collector)\n", dir, sharedFS(dir))
+	}
 	a := newApp(c, stdout, stderr)
 	if err := a.out.rot.CheckSettings(); err != nil {
 		return fail(stderr, usageError{err})

@@ -68,8 +68,10 @@
 // # Filesystem
 //
 // The guarantees need a local POSIX filesystem: atomic O_APPEND writes,
-// O_EXCL, flock and rename. Linux gives RENAME_NOREPLACE and user xattrs on
-// ext4, xfs, btrfs and tmpfs; without xattrs rotation falls back to mtimes,
-// whose coarse clock can misjudge a file written within a few milliseconds
-// of a boundary.
+// O_EXCL, flock and rename. Where neither renameat2(RENAME_NOREPLACE) nor
+// link exists (FAT, exFAT), a rename is made after checking that the new
+// name is free: safe among rotlog pipelines, which rename only under a
+// lock. Linux gives RENAME_NOREPLACE and user xattrs on ext4, xfs, btrfs and
+// tmpfs; without xattrs rotation falls back to mtimes, whose coarse clock
+// can misjudge a file written within a few milliseconds of a boundary.
 package rotator
