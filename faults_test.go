@@ -294,3 +294,20 @@ func TestDiskFullManyPipelines(t *testing.T) {
 		}
 	}
 }
+
+// %{host} in the pattern is the host's short name: each host of a shared
+// directory writes a target of its own without a shell.
+func TestHostInPattern(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := startRotlog(t, dir, "rotlog", nil, "-p", "logs/%{host}/app.log")
+	io.WriteString(p.stdin, "one\n")
+	p.wait(t)
+	host := shortHostname()
+	if host == "" {
+		t.Fatal("no host name here")
+	}
+	if got := readFile(t, filepath.Join(dir, "logs", host, "app.log")); got != "one\n" {
+		t.Errorf("logs/%s/app.log = %q", host, got)
+	}
+}

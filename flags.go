@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -254,6 +255,7 @@ func (o *options) config(realNow time.Time) (*config, error) {
 	var err error
 	c.pat, err = pattern.Compile(o.path, pattern.Options{
 		When: o.when, Interval: o.interval, Suffix: o.suffix, Location: c.loc,
+		Host: shortHostname(),
 	})
 	if err != nil {
 		return nil, patternError(err)
@@ -344,6 +346,17 @@ func (o *options) config(realNow time.Time) (*config, error) {
 		}
 	}
 	return c, nil
+}
+
+// shortHostname is the host's name up to its first dot, for %{host}; ""
+// if it cannot be had.
+func shortHostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	short, _, _ := strings.Cut(h, ".")
+	return short
 }
 
 // samePath reports whether two paths name the same place, spelled apart.

@@ -351,6 +351,44 @@ type Options struct {
 	Interval int            // units per period; 0 means 1
 	Suffix   string         // strftime suffix of rotated active files; "" means the default for the unit
 	Location *time.Location // nil means time.Local
+	Host     string         // what %{host} in the path stands for
+}
+
+// hostVerb is the conversion for the host's short name: it lets each host
+// of a shared directory write a target of its own.
+const hostVerb = "%{host}"
+
+// expandHost replaces %{host} in p with host (its % doubled, so that it
+// stays literal), leaving %% and the other conversions alone.
+func expandHost(p, host string) (string, error) {
+	if !strings.Contains(p, "%{") {
+		return p, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		switch {
+		case p[i] != '%' || i+1 == len(p):
+			b.WriteByte(p[i])
+		case p[i+1] == '%':
+			b.WriteString("%%")
+			i++
+		case strings.HasPrefix(p[i:], hostVerb):
+			if host == "" || strings.ContainsAny(host, "/\x00") || host == "." || host == ".." {
+				return p, fmt.Errorf("%s: no usable host name (%q)", hostVerb, host)
+			}
+			b.WriteString(strings.ReplaceAll(host, "%", "%%"))
+			i += len(hostVerb) - 1
+		case p[i+1] == '{':
+			end := strings.IndexByte(p[i:], '}')
+			if end < 0 {
+				end = len(p) - i - 1
+			}
+			return p, fmt.Errorf("unknown conversion %s (the only named one is %s)", p[i:i+end+1], hostVerb)
+		default:
+			b.WriteByte(p[i])
+		}
+	}
+	return b.String(), nil
 }
 
 // An OptionError is a bad value of one field of Options. Its message says
@@ -396,6 +434,10 @@ func DefaultSuffix(u Unit) string {
 func Compile(p string, opt Options) (*Pattern, error) {
 	if p == "" {
 		return nil, errors.New("empty path")
+	}
+	p, err := expandHost(p, opt.Host)
+	if err != nil {
+		return nil, fmt.Errorf("path %q: %w", p, err)
 	}
 	if strings.HasSuffix(p, "/") {
 		return nil, fmt.Errorf("path %q names a directory", p)

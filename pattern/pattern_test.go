@@ -3,6 +3,7 @@ package pattern
 import (
 	"math/rand/v2"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -819,5 +820,35 @@ func TestConcurrentUse(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+func TestHostConversion(t *testing.T) {
+	for _, tc := range []struct {
+		in, host, path string
+		template       bool
+		err            string
+	}{
+		{in: "logs/%{host}/app.log", host: "web1", path: "logs/web1/app.log"},
+		{in: "logs/%{host}-%Y-%m-%d.log", host: "web1", path: "logs/web1-2026-11-25.log", template: true},
+		{in: "logs/%%{host}.log", host: "web1", path: "logs/%{host}.log"},
+		{in: "logs/%{host}.log", host: "50%", path: "logs/50%.log"},
+		{in: "logs/%{host}.log", host: "", err: "no usable host name"},
+		{in: "logs/%{hostname}.log", host: "web1", err: "unknown conversion %{hostname}"},
+	} {
+		p, err := Compile(tc.in, Options{Host: tc.host, Location: time.UTC})
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("Compile(%q, host %q) = %v, want an error with %q", tc.in, tc.host, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("Compile(%q, host %q): %v", tc.in, tc.host, err)
+			continue
+		}
+		if got := p.Path(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)); got != tc.path || p.Template() != tc.template {
+			t.Errorf("Compile(%q, host %q): Path = %q template %v, want %q %v", tc.in, tc.host, got, p.Template(), tc.path, tc.template)
+		}
 	}
 }
