@@ -67,6 +67,12 @@ func (c *command) signal(sig os.Signal) {
 
 func (c *command) exited() <-chan struct{} { return c.done }
 
+// groupAlive reports whether any process of the command's group is left.
+func (c *command) groupAlive() bool {
+	err := syscall.Kill(-c.cmd.Process.Pid, 0)
+	return err == nil || err == syscall.EPERM
+}
+
 // pid is the command's process ID, which is also its group's.
 func (c *command) pid() int { return c.cmd.Process.Pid }
 

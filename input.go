@@ -85,6 +85,7 @@ func (b *batcher) consume(k int, now time.Time) error {
 		end := n + i + 1
 		if total-end <= b.maxLine {
 			if err := b.emit(b.buf[:end], b.buf[end:total], now); err != nil {
+				b.n = 0 // the report counted the rest too
 				return err
 			}
 			b.n = copy(b.buf, b.buf[end:total])

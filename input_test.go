@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,5 +63,41 @@ func TestStampedMemoryBounded(t *testing.T) {
 	fi, err := os.Stat(path)
 	if err != nil || fi.Size() != int64(readSize/2*(stamp+2)) {
 		t.Errorf("app.log: %v, %v; want %d bytes", fi.Size(), err, readSize/2*(stamp+2))
+	}
+}
+
+// failingSink fails every write, recording what it was given.
+type failingSink struct{ got [][]byte }
+
+func (f *failingSink) write(p, raw []byte, held unwritten, now time.Time) error {
+	f.got = append(f.got, bytes.Clone(p))
+	n, lines := append(unwritten{p}, held...).count()
+	return &unwrittenError{bytes: n, lines: lines, err: errors.New("disk on fire")}
+}
+
+// TestBatcherAfterFailedWrite checks that a batch whose write failed is not
+// sent again: the partial line held back before it was part of that batch
+// (and of its report), so finishing the input writes nothing more.
+func TestBatcherAfterFailedWrite(t *testing.T) {
+	o, err := parseArgs([]string{"-p", filepath.Join(t.TempDir(), "app.log"), "--max-line", "10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := o.config(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &failingSink{}
+	b := c.newBatcher(sink)
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	b.consume(copy(b.space(), "AAAA"), now) // held back: no newline yet
+	if err := b.consume(copy(b.space(), "BB\nCC"), now); err == nil {
+		t.Fatal("the failing write was not reported")
+	}
+	if err := b.finish(now); err != nil {
+		t.Errorf("finish after the failed batch sent more: %v", err)
+	}
+	if len(sink.got) != 1 || string(sink.got[0]) != "AAAABB\n" {
+		t.Errorf("writes %q, want the one batch \"AAAABB\\n\"", sink.got)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
-	"syscall"
 	"time"
 	_ "time/tzdata" // zones work without the system's zone files
 
@@ -84,28 +83,22 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	for _, p := range pipes {
 		p.Close()
 	}
-	if _, killAt := a.stopTimes(); !killAt.IsZero() {
-		// A second TERM or INT: the command has until killAt to exit.
-		select {
-		case <-kid.exited():
-		case <-time.After(time.Until(killAt)):
-			fmt.Fprintf(stderr, "rotlog: %s (PID %d) still runs after a second stop signal and --drain-timeout; killing its process group\n", o.args[0], kid.pid())
-			kid.signal(syscall.SIGKILL)
-		}
-	}
-	status := kid.wait()
+	status := kid.wait() // serve returns once it has exited
 	if err != nil {
 		fail(stderr, err)
-		if status == 0 {
-			status = 1
+		if status == 0 || a.stoppedCommand {
+			status = 1 // rotlog's failure, not the command's
 		}
 	}
 	return status
 }
 
-// fail prints err in rotlog's voice and returns its exit code.
+// fail prints err in rotlog's voice, a line each for joined errors, and
+// returns its exit code.
 func fail(stderr io.Writer, err error) int {
-	fmt.Fprintf(stderr, "rotlog: error: %v\n", err)
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(stderr, "rotlog: error: %s\n", line)
+	}
 	var ue usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintln(stderr, "rotlog: hint: see rotlog --help")

@@ -97,9 +97,9 @@ func (o *output) write(p, raw []byte, held unwritten, now time.Time) error {
 			}
 			return nil
 		}
-		if permanent(err) {
+		if permanent(err) || o.stop.Err() != nil {
 			n, lines := append(unwritten{p}, held...).count()
-			return &unwrittenError{bytes: n, lines: lines, err: err, permanent: true}
+			return &unwrittenError{bytes: n, lines: lines, err: err, permanent: permanent(err)}
 		}
 		if msg := err.Error(); msg != lastErr || time.Since(reported) > 30*time.Second {
 			o.log.warnf("error: %v; retrying (input is not read meanwhile)", err)
@@ -107,10 +107,6 @@ func (o *output) write(p, raw []byte, held unwritten, now time.Time) error {
 			if failed.IsZero() {
 				failed = reported
 			}
-		}
-		if o.stop.Err() != nil {
-			n, lines := append(unwritten{p}, held...).count()
-			return &unwrittenError{bytes: n, lines: lines, err: err}
 		}
 		t := time.NewTimer(backoff)
 		select {

@@ -59,6 +59,8 @@ type app struct {
 	stopMu   sync.Mutex
 	stopAt   time.Time // when stopped, for the report
 	killAt   time.Time // exec mode: when to kill the command's group; zero: never
+
+	stoppedCommand bool // exec mode: rotlog ended the command, as writing failed
 }
 
 // newApp returns the pipeline c describes, reporting to stderr and, with
@@ -117,6 +119,61 @@ func (a *app) stopLocked() {
 	a.stop()
 }
 
+// stopUnlessStopped stops rotlog if no stop is under way; it never ends a
+// drain.
+func (a *app) stopUnlessStopped() {
+	a.stopMu.Lock()
+	defer a.stopMu.Unlock()
+	if a.stopped.Err() == nil {
+		a.stopLocked()
+	}
+}
+
+// awaitCommand waits, once nothing more is read, for exec mode's command to
+// exit, forwarding signals meanwhile (catch goes on). The command decides
+// when, unless rotlog must end: after a second TERM or INT, or when writing
+// failed for good (then the group gets TERM). Then, once --drain-timeout
+// (at least a second) is over, whatever is left of the command's process
+// group is killed.
+func (a *app) awaitCommand(kid child, control <-chan os.Signal, failed bool) {
+	if failed {
+		select {
+		case <-kid.exited():
+		default:
+			a.log.warnf("stopping the command (PID %d): its output cannot be written", kid.pid())
+			a.stoppedCommand = true
+			kid.signal(syscall.SIGTERM)
+			a.stopMu.Lock()
+			a.killAt = time.Now().Add(max(a.cfg.drain, time.Second))
+			a.stopMu.Unlock()
+		}
+	}
+	poll := time.NewTicker(50 * time.Millisecond)
+	defer poll.Stop()
+	exited, gone, killed := kid.exited(), false, false
+	for {
+		_, killAt := a.stopTimes()
+		due := !killAt.IsZero() && !time.Now().Before(killAt)
+		if due && !killed && kid.groupAlive() {
+			a.log.warnf("the command's process group (PID %d) still runs after --drain-timeout; killing it", kid.pid())
+			kid.signal(syscall.SIGKILL)
+			killed = true
+		}
+		// Once the command is gone: done, unless a bounded stop gives what
+		// is left of its group until killAt.
+		if gone && (killAt.IsZero() || killed || !kid.groupAlive()) {
+			return
+		}
+		select {
+		case <-exited:
+			gone, exited = true, nil
+		case sig := <-control:
+			a.onSignal(sig)
+		case <-poll.C:
+		}
+	}
+}
+
 // stopBounded stops rotlog in exec mode at a second TERM or INT: the drain
 // lasts --drain-timeout at most, even when that is 0, and then the
 // command's group is killed if it still runs.
@@ -150,8 +207,10 @@ func (a *app) source(in *os.File) *source {
 
 // child is the command of exec mode, if any.
 type child interface {
-	signal(os.Signal)
+	signal(os.Signal) // to its process group
 	exited() <-chan struct{}
+	groupAlive() bool
+	pid() int
 }
 
 // serve copies the sources to the target until each reaches end of input,
@@ -203,8 +262,9 @@ func (a *app) serve(sources []*source, kid child) error {
 		case <-exited:
 			// What the command wrote is in the pipes: read it, and what the
 			// rest of its group writes until they close them, then stop.
+			// (If a stop is under way already, its drain goes on.)
 			exited = nil
-			a.stopNow()
+			a.stopUnlessStopped()
 		case err := <-errc:
 			running--
 			errs = append(errs, err)
@@ -218,9 +278,12 @@ func (a *app) serve(sources []*source, kid child) error {
 			timer.Reset(a.untilTick())
 		}
 	}
+	if kid != nil {
+		a.awaitCommand(kid, control, errors.Join(errs...) != nil)
+	}
 	a.reportOpen(sources)
 	if a.out.tee != nil {
-		a.out.tee.close(5 * time.Second)
+		a.out.tee.close(time.Second)
 	}
 	return errors.Join(append(errs, a.out.close())...)
 }

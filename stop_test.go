@@ -539,3 +539,62 @@ func mustCompile(t *testing.T, pat string) *pattern.Pattern {
 	}
 	return p
 }
+
+// Exec mode, writing fails for good (a directory appears where the log
+// goes): rotlog says so, stops the command's group (TERM, then KILL) and
+// exits 1, instead of waiting for a command that runs on.
+func TestStopExecPermanentError(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	marker := "permanent-" + filepath.Base(dir)
+	killProcsWith(t, marker)
+	script := `: ` + marker + `; trap '' TERM; echo a; while [ ! -e go ]; do sleep 0.05; done; echo b; exec sleep 1000 # ` + marker
+	rp := start(t, bareRotlogCmd(t, dir, "rotlog", nil, "-p", "app.log", "--drain-timeout", "1s", "--", "sh", "-c", script), false)
+	app := filepath.Join(dir, "app.log")
+	if !pollUntil(stopLimit, func() bool { return readFileQuiet(app) == "a\n" || rp.gone() }) || rp.gone() {
+		t.Fatalf("the command did not start; stderr: %s", rp.stderr)
+	}
+	os.Remove(app)
+	os.Mkdir(app, 0o755)
+	os.WriteFile(filepath.Join(dir, "go"), nil, 0o644)
+	if !rp.exited(stopLimit) {
+		t.Fatalf("rotlog still running %s after its writes failed for good; stderr: %s", stopLimit, rp.stderr)
+	}
+	if st := rp.status(); st != 1 {
+		t.Errorf("exit status %d, want 1; stderr: %s", st, rp.stderr)
+	}
+	if !strings.Contains(rp.stderr.String(), "cannot succeed") {
+		t.Errorf("stderr does not say the write cannot succeed: %s", rp.stderr)
+	}
+	if !pollUntil(stopLimit, func() bool { return len(procsWith(marker)) == 0 }) {
+		t.Errorf("left running: %v", procsWith(marker))
+	}
+}
+
+// Exec mode: the command exits at the second TERM (which stops rotlog too)
+// while a process of its group, ignoring TERM, still writes for a while:
+// the command's exit does not cut the drain short; every line is logged.
+func TestStopExecExitDuringDrain(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	marker := "exitdrain-" + filepath.Base(dir)
+	killProcsWith(t, marker)
+	script := `: ` + marker + `; (trap '' TERM; for i in $(seq 1 20); do echo g$i; sleep 0.1; done) & n=0; trap 'n=$((n+1)); [ $n -ge 2 ] && exit 4' TERM; echo ready; while :; do wait; done`
+	rp := start(t, bareRotlogCmd(t, dir, "rotlog", nil, "-p", "app.log", "--drain-timeout", "20s", "--", "sh", "-c", script), false)
+	app := filepath.Join(dir, "app.log")
+	if !pollUntil(stopLimit, func() bool { return strings.Contains(readFileQuiet(app), "g2\n") || rp.gone() }) || rp.gone() {
+		t.Fatalf("the command did not start; stderr: %s", rp.stderr)
+	}
+	rp.cmd.Process.Signal(syscall.SIGTERM)
+	pollUntil(stopLimit, func() bool { return strings.Contains(readFileQuiet(app), "g4\n") })
+	rp.cmd.Process.Signal(syscall.SIGTERM)
+	if !rp.exited(stopLimit) {
+		t.Fatalf("rotlog still running %s after two TERMs; stderr: %s", stopLimit, rp.stderr)
+	}
+	for i := 1; i <= 20; i++ {
+		if !strings.Contains(readFileQuiet(app), fmt.Sprintf("g%d\n", i)) {
+			t.Errorf("g%d missing: the drain was cut short when the command exited; log %q, stderr %s", i, readFileQuiet(app), rp.stderr)
+			break
+		}
+	}
+}

@@ -99,20 +99,19 @@ func (l *Lock) Acquire(ctx context.Context) (unlock func(), err error) {
 }
 
 // planted deals with something at the lock's name that rotlog never makes:
-// a symbolic link is removed (the link, not what it points to) and
-// reported; anything else but a regular file is an error, as no lock can be
-// taken while it is there.
+// anything but a regular file there (a symbolic link, a directory) is an
+// error, as no lock can be taken while it is there; the caller retries and
+// reports it.
 func (l *Lock) planted() error {
 	fi, err := os.Lstat(l.Path)
 	switch {
 	case err != nil, fi.Mode().IsRegular():
 		return nil
 	case fi.Mode()&os.ModeSymlink != 0:
+		// Not removed: between a look and a remove, another waiter may have
+		// removed it and a third taken the lock, whose file would go.
 		dest, _ := os.Readlink(l.Path)
-		if os.Remove(l.Path) == nil {
-			l.logf("removed %s, a symbolic link to %s where the lock file goes", l.Path, dest)
-		}
-		return nil
+		return fmt.Errorf("lock %s is a symbolic link (to %s), never rotlog's; remove it", l.Path, dest)
 	case fi.IsDir():
 		return fmt.Errorf("lock %s is a directory; remove it", l.Path)
 	default:

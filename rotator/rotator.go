@@ -96,7 +96,15 @@ func (r *Rotator) verbosef(format string, args ...any) {
 // pipeline is finishing a partly written batch there.
 func (r *Rotator) Write(ctx context.Context, p []byte, now time.Time) (int, error) {
 	if r.tail && r.f != nil {
-		return r.write(p)
+		if err := unix.Fstat(r.fd, &r.st); err != nil || r.st.Nlink != 0 {
+			return r.write(p)
+		}
+		// Removed while a batch was written in part: that part is gone
+		// with the file. The rest goes to a new one.
+		r.logf("error: %s was removed while a batch was written in part; its first part is lost with it", r.name)
+		r.tail = false
+		r.closeFile()
+		return r.Write(ctx, p, now)
 	}
 	if r.f == nil || !now.Before(r.end) {
 		if err := r.open(ctx, now); err != nil {
@@ -285,13 +293,26 @@ func (r *Rotator) current() bool {
 }
 
 // Reopen closes the current file; the next Write opens the path again.
-func (r *Rotator) Reopen() { r.closeFile() }
+// A file holding part of a batch is kept until the rest is written: a line
+// is never split between two files.
+func (r *Rotator) Reopen() {
+	if !r.tail {
+		r.closeFile()
+	}
+}
+
+// ErrTail is returned by Rotate while the current file holds part of a
+// batch whose rest is still to be written.
+var ErrTail = errors.New("the current file holds a partly written batch; not rotating it before the rest is written")
 
 // Rotate renames the current file now, whatever its period, unless it is
 // empty: an active file to its period's rotated name (or the next numbered
 // variant), a template's file to its first free numbered variant.
 // A wait for the lock ends when ctx is done.
 func (r *Rotator) Rotate(ctx context.Context, now time.Time) error {
+	if r.tail {
+		return ErrTail
+	}
 	r.closeFile()
 	path := r.pat.Path(now)
 	return r.locked(ctx, path+LockSuffix, func() error {
@@ -468,6 +489,11 @@ func (r *Rotator) openExisting(path string) (*os.File, bool, error) {
 		return nil, false, &os.PathError{Op: "flock", Path: path, Err: err}
 	}
 	if a, b := fileInfo(f), lstatInfo(path); a == nil || b == nil || !os.SameFile(a, b) {
+		f.Close()
+		return nil, false, errMoved
+	}
+	if string(getAttr(path, hookAttr)) == hookDone {
+		// Handed off while we took the flock.
 		f.Close()
 		return nil, false, errMoved
 	}
