@@ -46,6 +46,14 @@ func (l *Lock) logf(format string, args ...any) {
 // than Timeout and its owner is gone, until ctx is done: then it returns an
 // error wrapping ErrStopped.
 func (l *Lock) Acquire(ctx context.Context) (unlock func(), err error) {
+	return l.acquireUnless(ctx, nil)
+}
+
+// acquireUnless is Acquire that, while it waits, calls done after each
+// attempt, and stops waiting once done reports true, returning a nil unlock
+// and no error: what the lock was wanted for no longer needs it (another
+// process did it). done may be nil.
+func (l *Lock) acquireUnless(ctx context.Context, done func() bool) (unlock func(), err error) {
 	path := l.Path
 	delay := lockPollMin
 	began := time.Now()
@@ -83,6 +91,9 @@ func (l *Lock) Acquire(ctx context.Context) (unlock func(), err error) {
 			return nil, err
 		}
 		l.breakStale()
+		if done != nil && done() {
+			return nil, nil
+		}
 		if !warned && time.Since(began) > l.Timeout {
 			warned = true
 			l.logf("waiting for lock %s held by %s", path, describeLockPath(path))
