@@ -73,7 +73,9 @@
 // boundary (Tick) a process takes the lock to rotate only if the file it
 // sees holds an ended period, and stops waiting once it does not: exactly
 // one process renames the file of an ended period, the first to take the
-// lock, because under the lock the check is made again.
+// lock, because under the lock the check is made again. (A Rotator's first
+// Tick, at start, takes the lock whatever it finds: it waits for a rotation
+// under way and breaks a stale lock a crashed process left.)
 //
 // Why this is safe against a rotation running at the same time. What is
 // written goes to the file opened in step 1, whatever its name is by then,

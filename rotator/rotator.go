@@ -262,11 +262,21 @@ func (r *Rotator) tickNow(ctx context.Context, now time.Time) error {
 		r.closeFile()
 	}
 	if !now.Before(r.tick) {
-		if !r.tick.IsZero() {
+		first := r.tick.IsZero()
+		if !first {
 			r.events.Boundary = true
 		}
 		r.tick = r.pat.Next(now)
-		if r.pat.Template() || !r.ended(now) {
+		if r.pat.Template() {
+			return nil
+		}
+		if first {
+			// The first Tick takes the lock whatever it finds: a pipeline
+			// starts once any rotation under way is done, and breaks a
+			// stale lock a crashed pipeline left.
+			return r.locked(ctx, r.activeLock(), func() error { return r.rotateEnded(now) })
+		}
+		if !r.ended(now) {
 			return nil
 		}
 		// Of all the pipelines that find the file ended, the first to take
