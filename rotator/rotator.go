@@ -169,7 +169,7 @@ func (r *Rotator) atLineEnd() bool {
 		return true
 	}
 	var b [1]byte
-	n, err := f.ReadAt(b[:], st.Size-1)
+	n, _ := f.ReadAt(b[:], st.Size-1) // io.EOF with n == 1 is a success
 	return n != 1 || b[0] == '\n'
 }
 
