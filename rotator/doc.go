@@ -113,9 +113,17 @@
 //     finds the name moved, as before. Lines are never torn by it: each
 //     batch is one write(2) to one descriptor with O_APPEND.
 //
+// Step 4 also keeps housekeeping off the file, as share does for the
+// locked path: a housekeeper takes only a file at a rotated name, and only
+// with its exclusive flock. A file still at the active name once the shared
+// flock is held cannot be taken until it is let go of; one renamed (and
+// perhaps compressed and removed) before that fails step 4.
+//
 // So opening without the lock reaches only states the locked path also
 // reaches, and the lock still serialises everything that renames or
-// creates the active file: creates (with their record) and renames.
+// creates the active file: creates (with their record) and renames. Where
+// the record cannot be read (no user xattrs, systems other than Linux)
+// every open takes the lock, as step 3 fails.
 //
 // A lock whose owner is gone is broken once it is older than LockTimeout:
 // the breaker must first take the lock file's flock (held by a live owner,
