@@ -436,8 +436,9 @@ func (r *Rotator) open(ctx context.Context, now time.Time) error {
 //  2. take the shared flock without waiting (a housekeeper's exclusive
 //     flock means the file is being handed off);
 //  3. read the period recorded on the open file (fgetxattr): it must be
-//     start's. A file's record is written once, by its creator, before
-//     anyone but its creator can see a period there (no record: the lock);
+//     start's. A file's record is written once, by its creator, under the
+//     lock right after the O_EXCL create; a file without one (just
+//     created, or not by rotlog) is left to the lock;
 //  4. check that path still names the open file.
 //
 // The package doc explains why no concurrent rotation can make this put a
