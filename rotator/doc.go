@@ -29,7 +29,7 @@
 //
 // # Many processes
 //
-// For an active-file target the file is only ever opened, and rotated,
+// For an active-file target the file is only ever created, and rotated,
 // under the target's Lock: a file named path + ".lock", created with O_EXCL
 // and holding an flock(2) for as long as it exists, with the owner's host,
 // PID and creation time as its text. Under the lock a process
@@ -51,6 +51,79 @@
 // has, so they land in the file of their period even after it was renamed.
 // Recording the period at creation, instead of trusting the mtime, keeps a
 // late write of an old line from making an old file look current.
+//
+// # Opening without the lock
+//
+// Taking the lock is the slow part of a boundary when many processes write
+// one target: each would take it in turn. So a process first tries to open
+// the file that already holds the period of the line to write without the
+// lock (Rotator.openCurrent), and takes the lock only when that fails:
+//
+//  1. open the active path O_WRONLY|O_APPEND|O_NOFOLLOW, without O_CREAT;
+//  2. take the file's shared flock, without waiting;
+//  3. read the period recorded on the opened file, through its descriptor
+//     (fgetxattr), and require it to be the period of the line: now's;
+//  4. require the path to still name the opened file (lstat, same inode).
+//
+// Anything else (no file, no record, another period, a housekeeper's
+// exclusive flock, a name that moved) closes the file and takes the lock as
+// above. While it waits for the lock, the process tries these steps again
+// between attempts, so the pipelines behind the one that creates the new
+// period's file open it as soon as it exists instead of queueing; and at a
+// boundary (Tick) a process takes the lock to rotate only if the file it
+// sees holds an ended period, and stops waiting once it does not: exactly
+// one process renames the file of an ended period, the first to take the
+// lock, because under the lock the check is made again. (A Rotator's first
+// Tick, at start, takes the lock whatever it finds: it waits for a rotation
+// under way and breaks a stale lock a crashed process left.)
+//
+// Why this is safe against a rotation running at the same time. What is
+// written goes to the file opened in step 1, whatever its name is by then,
+// and the period it holds is a property of that file, not of its name: the
+// record is made once, by the file's creator, under the lock and right after
+// the O_EXCL create, and renames keep it. Step 3 reads it from the
+// descriptor, so it judges the file that will be written, never whatever
+// the name refers to a moment later. Hence a line goes only to a file
+// recorded as holding its period (guarantee 3), whichever renames happen
+// around steps 1 to 4:
+//
+//   - the file is rotated at a boundary (renamed to its rotated name, a new
+//     active file created) between step 1 and step 3: if the line was read
+//     in the new period, step 3 sees the old record and the lock is taken;
+//     if it was read in the old period, step 3 accepts the file, which is
+//     now the old period's rotated file: the right one; step 4 then fails
+//     and the lock is taken, and under it the line is a late line of the
+//     old period (lateFile) and goes to the same rotated file;
+//   - the file is rotated after step 4: that can only happen once the
+//     rotating process is past the boundary, so the line (read before it,
+//     since step 3 saw the old period as current) goes on into the file of
+//     its period under its rotated name, as any line read before a boundary
+//     does;
+//   - a file created for a period between step 1 and step 3 has no record
+//     until its creator writes it (under the lock): step 3 fails, and the
+//     lock waits for the creator;
+//   - a size rotation (MaxSize) or a Rotate call renames a file of the
+//     current period under the lock, at any time. Before step 4 it makes
+//     step 4 fail. After step 4 the process writes on into the renamed
+//     file: a numbered variant of the same period, so still the file of
+//     the line's period. That is exactly the state the locked path leaves
+//     too (a process that opened under the lock and let go of it writes
+//     into a file that another process renames a moment later), and it
+//     lasts until the next Write finds the file full, or the next Tick
+//     finds the name moved, as before. Lines are never torn by it: each
+//     batch is one write(2) to one descriptor with O_APPEND.
+//
+// Step 4 also keeps housekeeping off the file, as share does for the
+// locked path: a housekeeper takes only a file at a rotated name, and only
+// with its exclusive flock. A file still at the active name once the shared
+// flock is held cannot be taken until it is let go of; one renamed (and
+// perhaps compressed and removed) before that fails step 4.
+//
+// So opening without the lock reaches only states the locked path also
+// reaches, and the lock still serialises everything that renames or
+// creates the active file: creates (with their record) and renames. Where
+// the record cannot be read (no user xattrs, systems other than Linux)
+// every open takes the lock, as step 3 fails.
 //
 // A lock whose owner is gone is broken once it is older than LockTimeout:
 // the breaker must first take the lock file's flock (held by a live owner,

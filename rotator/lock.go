@@ -46,6 +46,14 @@ func (l *Lock) logf(format string, args ...any) {
 // than Timeout and its owner is gone, until ctx is done: then it returns an
 // error wrapping ErrStopped.
 func (l *Lock) Acquire(ctx context.Context) (unlock func(), err error) {
+	return l.acquireUnless(ctx, nil)
+}
+
+// acquireUnless is Acquire that, while it waits, calls done before each
+// attempt after the first, and stops waiting once done reports true,
+// returning a nil unlock and no error: what the lock was wanted for no
+// longer needs it (another process did it). done may be nil.
+func (l *Lock) acquireUnless(ctx context.Context, done func() bool) (unlock func(), err error) {
 	path := l.Path
 	delay := lockPollMin
 	began := time.Now()
@@ -93,6 +101,12 @@ func (l *Lock) Acquire(ctx context.Context) (unlock func(), err error) {
 		case <-ctx.Done():
 			t.Stop()
 			return nil, fmt.Errorf("%s: %w", path, ErrStopped)
+		}
+		// Asked before the next attempt: when the holder is done, what
+		// it did (a file made, a file rotated) is taken as it is, instead
+		// of every waiter taking the lock in turn.
+		if done != nil && done() {
+			return nil, nil
 		}
 		delay = min(2*delay, lockPollMax)
 	}

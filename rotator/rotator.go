@@ -33,6 +33,10 @@ type Config struct {
 	Verbosef func(format string, args ...any)
 	// Locked, if set, is called while the target's lock is held. For tests.
 	Locked func()
+	// Unlocked, if set, is called at each step of an open without the lock
+	// (see openCurrent): "opened", "period" and "name", after the step of
+	// that name succeeded. For tests, to rotate the file in between.
+	Unlocked func(step string)
 }
 
 // Rotator writes one target. The zero value is not usable; call New.
@@ -173,7 +177,7 @@ func (r *Rotator) atLineEnd() bool {
 		return true
 	}
 	var b [1]byte
-	n, err := f.ReadAt(b[:], st.Size-1)
+	n, _ := f.ReadAt(b[:], st.Size-1) // io.EOF with n == 1 is a success
 	return n != 1 || b[0] == '\n'
 }
 
@@ -266,14 +270,27 @@ func (r *Rotator) tickNow(ctx context.Context, now time.Time) error {
 		r.closeFile()
 	}
 	if !now.Before(r.tick) {
-		if !r.tick.IsZero() {
+		first := r.tick.IsZero()
+		if !first {
 			r.events.Boundary = true
 		}
 		r.tick = r.pat.Next(now)
-		if !r.pat.Template() {
+		if r.pat.Template() {
+			return nil
+		}
+		if first {
+			// The first Tick takes the lock whatever it finds: a pipeline
+			// starts once any rotation under way is done, and breaks a
+			// stale lock a crashed pipeline left.
 			return r.locked(ctx, r.activeLock(), func() error { return r.rotateEnded(now) })
 		}
-		return nil
+		if !r.ended(now) {
+			return nil
+		}
+		// Of all the pipelines that find the file ended, the first to take
+		// the lock renames it; the others stop waiting once it is gone.
+		notEnded := func() bool { return !r.ended(now) }
+		return r.lockedUnless(ctx, r.activeLock(), notEnded, func() error { return r.rotateEnded(now) })
 	}
 	if r.f != nil && r.failed.IsZero() && (!r.pat.Template() || r.cfg.MaxSize > 0) && !r.current() {
 		r.verbosef("%s was moved away; reopening", r.name)
@@ -355,15 +372,24 @@ func (r *Rotator) lockAt(path string) *Lock {
 // locked runs fn holding the lock at lockPath, then makes the renames fn
 // did durable. A wait for the lock ends when ctx is done.
 func (r *Rotator) locked(ctx context.Context, lockPath string, fn func() error) error {
+	return r.lockedUnless(ctx, lockPath, nil, fn)
+}
+
+// lockedUnless is locked, except that while it waits for the lock it asks
+// done, and returns nil without running fn once done reports true.
+func (r *Rotator) lockedUnless(ctx context.Context, lockPath string, done func() bool, fn func() error) error {
 	l := r.lockAt(lockPath)
-	unlock, err := l.Acquire(ctx)
+	unlock, err := l.acquireUnless(ctx, done)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err = mkdirAll(filepath.Dir(lockPath)); err == nil {
-			unlock, err = l.Acquire(ctx)
+			unlock, err = l.acquireUnless(ctx, done)
 		}
 	}
 	if err != nil {
 		return err
+	}
+	if unlock == nil {
+		return nil // done
 	}
 	if r.cfg.Locked != nil {
 		r.cfg.Locked()
@@ -390,8 +416,11 @@ func (r *Rotator) open(ctx context.Context, now time.Time) error {
 	if r.pat.Template() {
 		r.warnLinkedDirs(path)
 		f, _, err = r.openAppend(path)
-	} else {
-		err = r.locked(ctx, r.activeLock(), func() error {
+	} else if f = r.openCurrent(path, start); f == nil {
+		// While another pipeline holds the lock (rotating, or creating the
+		// file of this period), the file it makes may be opened as above.
+		current := func() bool { f = r.openCurrent(path, start); return f != nil }
+		err = r.lockedUnless(ctx, r.activeLock(), current, func() error {
 			if err := r.rotateEnded(now); err != nil {
 				return err
 			}
@@ -418,6 +447,67 @@ func (r *Rotator) open(ctx context.Context, now time.Time) error {
 		return err
 	}
 	return r.adopt(f, path, now)
+}
+
+// openCurrent opens the active file at path, without the lock, if it holds
+// the period starting at start; else, or if that cannot be told, it returns
+// nil and the caller takes the lock. The file is judged by its descriptor:
+//
+//  1. open path O_WRONLY|O_APPEND|O_NOFOLLOW, never creating it;
+//  2. take the shared flock without waiting (a housekeeper's exclusive
+//     flock means the file is being handed off);
+//  3. read the period recorded on the open file (fgetxattr): it must be
+//     start's. A file's record is written once, by its creator, under the
+//     lock right after the O_EXCL create; a file without one (just
+//     created, or not by rotlog) is left to the lock;
+//  4. check that path still names the open file.
+//
+// The package doc explains why no concurrent rotation can make this put a
+// line in the wrong period's file.
+func (r *Rotator) openCurrent(path string, start time.Time) *os.File {
+	// O_NONBLOCK: a named pipe there must not block the open.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil
+	}
+	r.unlocked("opened")
+	if !isRegular(f) || flockFile(f, unix.LOCK_SH|unix.LOCK_NB) != nil {
+		f.Close()
+		return nil
+	}
+	t, ok := decodeStart(getAttrFile(f, startAttr))
+	if !t.IsZero() {
+		t = r.pat.Start(t) // normalised, as in periodOf
+	}
+	if !ok || !t.Equal(start) {
+		f.Close()
+		return nil
+	}
+	r.unlocked("period")
+	if a, b := fileInfo(f), lstatInfo(path); a == nil || b == nil || !os.SameFile(a, b) {
+		f.Close()
+		return nil
+	}
+	r.unlocked("name")
+	return f
+}
+
+func (r *Rotator) unlocked(step string) {
+	if r.cfg.Unlocked != nil {
+		r.cfg.Unlocked(step)
+	}
+}
+
+// ended reports whether the active file for now holds a period before
+// now's, and so is to be rotated; also, so that the caller looks under the
+// lock and reports it, whether something else than a regular file is there.
+func (r *Rotator) ended(now time.Time) bool {
+	path := r.pat.Path(now)
+	fi, err := lstatRegular(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	return err != nil || r.periodOf(path, fi).Before(r.pat.Start(now))
 }
 
 // lateFile reports whether a line read in the period starting at start is

@@ -38,3 +38,22 @@ func getAttr(path, name string) []byte {
 	}
 	return buf[:n]
 }
+
+// getAttrFile returns an extended attribute of the open file f, or nil:
+// of the file itself, whatever its name refers to now.
+func getAttrFile(f *os.File, name string) []byte {
+	var buf [4096]byte
+	n := -1
+	if sc, err := f.SyscallConn(); err == nil {
+		sc.Control(func(fd uintptr) {
+			var err error
+			if n, err = unix.Fgetxattr(int(fd), name, buf[:]); err != nil {
+				n = -1
+			}
+		})
+	}
+	if n <= 0 {
+		return nil
+	}
+	return buf[:n]
+}

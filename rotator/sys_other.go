@@ -11,3 +11,5 @@ func renameNoReplace(oldpath, newpath string) error { return linkRename(oldpath,
 func setAttr(*os.File, string, []byte) {}
 
 func getAttr(string, string) []byte { return nil }
+
+func getAttrFile(*os.File, string) []byte { return nil }

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // stampLayout is rotlog's default --timestamp with TZ=UTC.
@@ -25,6 +27,7 @@ const stampLayout = "2006-01-02T15:04:05.000Z07:00"
 // tailed is one file the tailer follows.
 type tailed struct {
 	f       *os.File
+	name    string
 	partial []byte
 	periods map[int64]int          // lines in it, by period (Unix seconds) of their --timestamp
 	who     map[int64]map[int]bool // pipelines that wrote them
@@ -45,6 +48,39 @@ type tailer struct {
 	first, read map[int64]map[int]time.Time
 	lines       int
 	bad         int // lines that could not be parsed
+	misfiled    int // lines in files let go of that hold another period (misfiledIn)
+}
+
+// period returns the start (Unix seconds) of the period the file holds:
+// for a template, from its name; for an active file, as rotlog recorded it
+// on the file (the extended attribute user.rotlog.start), read through the
+// open descriptor, whatever the file is called now. ok is false if that
+// cannot be told.
+func (t *tailer) period(tf *tailed) (int64, bool) {
+	if t.template {
+		at, err := time.Parse("20060102-150405.log", filepath.Base(tf.name))
+		return at.Unix(), err == nil
+	}
+	var buf [64]byte
+	n, err := unix.Fgetxattr(int(tf.f.Fd()), "user.rotlog.start", buf[:])
+	if err != nil {
+		return 0, false
+	}
+	ns, err := strconv.ParseInt(string(buf[:n]), 10, 64)
+	return time.Unix(0, ns).Unix(), err == nil
+}
+
+// misfiledIn counts the lines in tf read (their --timestamp) in another
+// period than the one the file holds; all of them if that cannot be told.
+func (t *tailer) misfiledIn(tf *tailed) int {
+	held, ok := t.period(tf)
+	n := 0
+	for p, c := range tf.periods {
+		if !ok || p != held {
+			n += c
+		}
+	}
+	return n
 }
 
 func newTailer(dir string, template bool) *tailer {
@@ -74,13 +110,14 @@ func (t *tailer) poll() {
 		if err != nil {
 			continue
 		}
-		t.files[st.Ino] = &tailed{f: f, periods: map[int64]int{}, who: map[int64]map[int]bool{}}
+		t.files[st.Ino] = &tailed{f: f, name: p, periods: map[int64]int{}, who: map[int64]map[int]bool{}}
 	}
 	for ino, tf := range t.files {
 		n, _ := tf.f.Read(t.buf)
 		if n == 0 {
 			// Left alone for a few seconds, an old file is done with.
 			if tf.idle++; tf.idle > 3000 && len(tf.partial) == 0 {
+				t.misfiled += t.misfiledIn(tf)
 				tf.f.Close()
 				delete(t.files, ino)
 			}
@@ -246,6 +283,7 @@ func switchRun(h *common, target string, n, boundaries int, every time.Duration)
 	mixed := 0
 	var mixedNotes []string
 	for _, tf := range tl.files {
+		tl.misfiled += tl.misfiledIn(tf)
 		if len(tf.periods) > 1 {
 			mixed++
 			name, _ := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", tf.f.Fd()))
@@ -292,9 +330,9 @@ func switchRun(h *common, target string, n, boundaries int, every time.Duration)
 		"while rotlog was busy); `read → in file` is from that to the line being seen in the file (rotation, lock waits, poll).\n\n",
 		n, display, every)
 	fmt.Print(t.String())
-	fmt.Printf("\nSlowest boundary: %s; median of the boundaries' last: %s. Lines read: %d (%d unparsable); files holding more than one period: %d. "+
+	fmt.Printf("\nSlowest boundary: %s; median of the boundaries' last: %s. Lines read: %d (%d unparsable); lines misfiled (in a file of another period than the one they were read in): %d; files holding more than one period: %d. "+
 		"CPU of all %d rotlog processes: %.2f s over %.1f s (%.1f%% of one core); largest peak RSS %.1f MiB.\n\n",
-		ms(slices0Max(worst)), ms(median(worst)), tl.lines, tl.bad, mixed, n, cpu.Seconds(), elapsed.Seconds(),
+		ms(slices0Max(worst)), ms(median(worst)), tl.lines, tl.bad, tl.misfiled, mixed, n, cpu.Seconds(), elapsed.Seconds(),
 		cpu.Seconds()/elapsed.Seconds()*100, mib(rss))
 	for _, f := range mixedNotes {
 		fmt.Printf("- file with lines of two periods: %s\n", f)
