@@ -131,7 +131,7 @@ func checkPeriods(t *testing.T, dir string, start func(time.Time) time.Time) {
 	}
 	seen := map[string]string{}
 	for _, e := range ents {
-		if strings.HasSuffix(e.Name(), lockSuffix) {
+		if strings.HasSuffix(e.Name(), LockSuffix) {
 			t.Errorf("lock %s left", e.Name())
 			continue
 		}
