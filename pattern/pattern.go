@@ -347,9 +347,9 @@ const maxPeriodDays = 3660
 
 // Options configure Compile. The zero value gives the defaults of the spec.
 type Options struct {
-	When     string         // the unit (see ParseWhen); "" means the finest unit of a template, never for an active file
-	Interval int            // units per period; 0 means 1
-	Suffix   string         // strftime suffix of rotated active files; "" means the default for the unit
+	When     string // the unit (see ParseWhen); "" means the finest unit of a template, never for an active file
+	Interval int    // units per period; 0 means 1
+	Suffix   string // strftime suffix of rotated active files; "" means the default for the unit
 	// RotateTo is the path of rotated active files as a strftime pattern,
 	// relative to the active file's directory unless absolute; "" means
 	// the active path, a dot and Suffix. It excludes Suffix.

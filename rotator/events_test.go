@@ -119,7 +119,7 @@ func TestLateLineAfterLinger(t *testing.T) {
 		r, _ := newRot(t, pat, func(c *Config) { c.Verbosef = verbose.logf })
 		rotated := pat.RotatedName(pat.Start(t0))
 		mustWrite(t, r, "a\n", t0.Add(100*time.Millisecond))
-		mustWrite(t, r, "b\n", t1.Add(100*time.Millisecond)) // rotates
+		mustWrite(t, r, "b\n", t1.Add(100*time.Millisecond))     // rotates
 		if _, err := r.Tick(bg, t1.Add(lingerFor)); err != nil { // lets go of it
 			t.Fatal(err)
 		}
