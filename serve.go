@@ -335,7 +335,7 @@ func (a *app) tick(now time.Time) {
 // successful post-rotate command: a later run tries them again.
 func (a *app) reportUnfinished() {
 	if files := a.keeper.Unfinished(a.now()); len(files) > 0 {
-		a.log.warnf("post-rotate command has not succeeded yet for %d files, tried again at the next start: %s", len(files), strings.Join(files, ", "))
+		a.log.warnf("warning: post-rotate command has not succeeded yet for: %s; tried again at the next start", strings.Join(files, ", "))
 	}
 }
 

@@ -483,7 +483,7 @@ func (k *Keeper) hook(ctx context.Context, now time.Time, path string) (busy boo
 	case st.kind == hookRunning:
 		// Its runner held this flock until it died.
 		st.failures++
-		k.logf("error: post-rotate command for %s did not finish: process %d ended while it ran (failure %d); running it again", path, st.pid, st.failures)
+		k.logf("error: post-rotate command for %s did not finish (try %d): process %d ended while it ran; running it again", path, st.failures, st.pid)
 	}
 	before := st
 	if before.kind == hookRunning {
@@ -520,7 +520,7 @@ func (k *Keeper) hook(ctx context.Context, now time.Time, path string) (busy boo
 	if ctx.Err() != nil {
 		why = fmt.Sprintf("killed after %s", k.hk.HookTimeout)
 	}
-	k.logf("error: post-rotate command for %s failed (failure %d): %s; trying again in %s", path, st.failures, why, retryAfter(st.failures))
+	k.logf("error: post-rotate command for %s failed (try %d): %s; trying again in %s", path, st.failures, why, retryAfter(st.failures))
 	return false, next
 }
 
@@ -537,7 +537,11 @@ func (k *Keeper) Unfinished(now time.Time) []string {
 		case hookPending:
 			out = append(out, f.path+" (not run yet)")
 		case hookFailed:
-			out = append(out, fmt.Sprintf("%s (failed %d times)", f.path, st.failures))
+			times := "times"
+			if st.failures == 1 {
+				times = "time"
+			}
+			out = append(out, fmt.Sprintf("%s (failed %d %s)", f.path, st.failures, times))
 		case hookRunning:
 			out = append(out, f.path+" (running)")
 		}
