@@ -516,7 +516,10 @@ func (k *Keeper) hook(ctx context.Context, now time.Time, path string) (busy boo
 	st.failures++
 	next := now.Add(retryAfter(st.failures))
 	setAttr(f, hookAttr, []byte(hookState{kind: hookFailed, failures: st.failures, at: next}.String()))
-	why := fmt.Sprintf("%v: %s", err, strings.TrimSpace(out.String()))
+	why := err.Error()
+	if o := strings.TrimSpace(out.String()); o != "" {
+		why += ": " + o
+	}
 	if ctx.Err() != nil {
 		why = fmt.Sprintf("killed after %s", k.hk.HookTimeout)
 	}
