@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -39,20 +41,33 @@ Flags (single-dash long forms such as -when work too):
                               shows, never for an active file
         --interval N          rotate every N units (default 1)
         --suffix FMT          strftime suffix of rotated active files
-                              (default by unit, e.g. %Y-%m-%d for D)
+                              (default by unit, e.g. %Y-%m-%d for D); short
+                              for --rotate-to PATH.FMT
+        --rotate-to PATTERN   rotated path of an active file, a strftime pattern
+                              expanded at the start of its period, relative to
+                              the active file's directory ('app.log-%Y%m%d',
+                              'app-%Y-%m-%d.log', 'archive/%Y/%m/app.log.%d')
     -s, --size SIZE           also rotate when the file reaches SIZE (500K, 100M, 2G)
         --utc                 cut periods and names in UTC
         --tz ZONE             cut periods and names in an IANA zone (default:
                               local time, TZ honoured)
     -n, --backup-count N      keep at most N rotated files of this target (0: all)
         --max-age DURATION    remove rotated files older than this (36h, 7d, 4w)
-    -z, --compress[=CODEC]    compress rotated files once nobody writes them:
-                              gzip (default) or zstd
+    -z, --compress[=CODEC[:LEVEL]]
+                              compress rotated files once nobody writes them:
+                              gzip (default; levels 1-9) or zstd (1-22)
+        --compress-delay DURATION
+                              finish (compress, manifest, post-rotate) a rotated
+                              file only once its period ended this long ago
     -l, --symlink LINK        keep LINK pointing at the file being written
         --post-rotate CMD     run CMD with each finished rotated file's path
-                              appended (after compression)
+                              appended (after compression), retried with backoff
+                              until it succeeds: CMD must be idempotent
         --post-rotate-timeout DURATION
                               kill a post-rotate command running longer (default 1m)
+        --manifest            append a JSON line describing each finished file
+                              (name, period, bytes, lines, sha256) to
+                              TARGET.manifest
     -t, --timestamp[=FMT]     prefix each line with its arrival time and a space
                               (strftime, %L milliseconds, %f microseconds;
                               default RFC 3339 with milliseconds and zone)
@@ -101,6 +116,8 @@ type options struct {
 	startTime, size, timestamp  string
 	maxAge, compress, symlink   string
 	postRotate, hookTimeout     string
+	rotateTo, compressDelay     string
+	manifest                    bool
 	backupCount                 int
 	interval                    int
 	utc, fsync, dryRun, verbose bool
@@ -117,6 +134,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVarP(&o.when, "when", "w", "", "")
 	fs.IntVar(&o.interval, "interval", 1, "")
 	fs.StringVar(&o.suffix, "suffix", "", "")
+	fs.StringVar(&o.rotateTo, "rotate-to", "", "")
 	fs.StringVarP(&o.size, "size", "s", "", "")
 	fs.BoolVar(&o.utc, "utc", false, "")
 	fs.StringVar(&o.tz, "tz", "", "")
@@ -124,9 +142,11 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.maxAge, "max-age", "", "")
 	fs.StringVarP(&o.compress, "compress", "z", "", "")
 	fs.Lookup("compress").NoOptDefVal = rotator.DefaultCodec().Name
+	fs.StringVar(&o.compressDelay, "compress-delay", "", "")
 	fs.StringVarP(&o.symlink, "symlink", "l", "", "")
 	fs.StringVar(&o.postRotate, "post-rotate", "", "")
 	fs.StringVar(&o.hookTimeout, "post-rotate-timeout", "1m", "")
+	fs.BoolVar(&o.manifest, "manifest", false, "")
 	fs.StringVarP(&o.timestamp, "timestamp", "t", "", "")
 	fs.Lookup("timestamp").NoOptDefVal = defaultStampFlag
 	fs.BoolVar(&o.tee, "tee", false, "")
@@ -182,7 +202,7 @@ func parseArgs(args []string) (*options, error) {
 		_, err := parseTime("", time.UTC)
 		return nil, usageError{err}
 	}
-	for _, name := range []string{"suffix", "tz", "size", "max-age", "symlink", "post-rotate", "timestamp", "compress"} {
+	for _, name := range []string{"suffix", "rotate-to", "compress-delay", "tz", "size", "max-age", "symlink", "post-rotate", "timestamp", "compress"} {
 		if f := fs.Lookup(name); f.Changed && f.Value.String() == "" {
 			return nil, usagef("--%s needs a value", name)
 		}
@@ -209,7 +229,7 @@ type config struct {
 }
 
 // flagOf names the flag that sets each field of pattern.Options.
-var flagOf = map[string]string{"When": "--when", "Interval": "--interval", "Suffix": "--suffix"}
+var flagOf = map[string]string{"When": "--when", "Interval": "--interval", "Suffix": "--suffix", "RotateTo": "--rotate-to"}
 
 // patternError says what is wrong with a pattern in the words of the
 // command line.
@@ -252,13 +272,21 @@ func (o *options) config(realNow time.Time) (*config, error) {
 	if o.interval < 1 || o.interval > maxInterval {
 		return nil, usagef("--interval: %d is not a number from 1 to %d", o.interval, maxInterval)
 	}
+	if o.suffix != "" && o.rotateTo != "" {
+		return nil, usagef("--suffix and --rotate-to exclude each other (--suffix FMT is short for --rotate-to PATH.FMT)")
+	}
 	var err error
 	c.pat, err = pattern.Compile(o.path, pattern.Options{
-		When: o.when, Interval: o.interval, Suffix: o.suffix, Location: c.loc,
+		When: o.when, Interval: o.interval, Suffix: o.suffix, RotateTo: o.rotateTo, Location: c.loc,
 		Host: shortHostname(),
 	})
 	if err != nil {
 		return nil, patternError(err)
+	}
+	if o.rotateTo != "" {
+		if err := sameFilesystem(c.pat, realNow); err != nil {
+			return nil, usagef("--rotate-to: %v", err)
+		}
 	}
 	m, err := strconv.ParseUint(o.mode, 8, 32)
 	if err != nil || m > 0o777 {
@@ -310,9 +338,27 @@ func (o *options) config(realNow time.Time) (*config, error) {
 		}
 	}
 	if o.compress != "" {
-		if c.keep.Codec = rotator.LookupCodec(o.compress); c.keep.Codec == nil {
-			return nil, usagef("--compress: unknown codec %q (want %s)", o.compress, strings.Join(rotator.CodecNames(), " or "))
+		name, level, hasLevel := strings.Cut(o.compress, ":")
+		if c.keep.Codec = rotator.LookupCodec(name); c.keep.Codec == nil {
+			return nil, usagef("--compress: unknown codec %q (want %s)", name, strings.Join(rotator.CodecNames(), " or "))
 		}
+		if hasLevel {
+			cd := c.keep.Codec
+			n, err := strconv.Atoi(level)
+			if err != nil || n < cd.MinLevel || n > cd.MaxLevel {
+				return nil, usagef("--compress: %s level %q is not a number from %d to %d", cd.Name, level, cd.MinLevel, cd.MaxLevel)
+			}
+			c.keep.Level = n
+		}
+	}
+	if o.compressDelay != "" {
+		if c.keep.FinishDelay, err = parseDuration(o.compressDelay); err != nil || c.keep.FinishDelay <= 0 {
+			return nil, usagef("--compress-delay: %q is not a positive duration like 30s, 5m or 1h", o.compressDelay)
+		}
+	}
+	c.keep.Manifest = o.manifest
+	if c.keep.FinishDelay > 0 && c.keep.Codec == nil && o.postRotate == "" && !o.manifest {
+		return nil, usagef("--compress-delay: there is nothing to delay without --compress, --post-rotate or --manifest")
 	}
 	c.keep.HookTimeout, err = parseDuration(o.hookTimeout)
 	if err := tooLarge("post-rotate-timeout", o.hookTimeout, err); err != nil {
@@ -357,6 +403,44 @@ func shortHostname() string {
 	}
 	short, _, _ := strings.Cut(h, ".")
 	return short
+}
+
+// sameFilesystem checks that an active file's rotated files would be on
+// its filesystem: a rename cannot cross to another. It looks at the
+// nearest existing directory of each.
+func sameFilesystem(p *pattern.Pattern, now time.Time) error {
+	active := p.Path(time.Time{})
+	rotated := p.RotatedName(now)
+	a, err1 := existingDirInfo(filepath.Dir(active))
+	b, err2 := existingDirInfo(filepath.Dir(rotated))
+	if err1 != nil || err2 != nil {
+		return nil // the open or the rename says what is wrong
+	}
+	if devOf(a) != devOf(b) {
+		return fmt.Errorf("%s is on another filesystem than %s; a rename cannot move it there", rotated, active)
+	}
+	return nil
+}
+
+// existingDirInfo returns the information of dir or, if it does not exist
+// yet, of its nearest existing parent.
+func existingDirInfo(dir string) (fs.FileInfo, error) {
+	for {
+		fi, err := os.Stat(dir)
+		if err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return fi, err
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return nil, err
+		}
+		dir = parent
+	}
+}
+
+// devOf returns the device a file is on.
+func devOf(fi fs.FileInfo) uint64 {
+	return uint64(fi.Sys().(*syscall.Stat_t).Dev)
 }
 
 // samePath reports whether two paths name the same place, spelled apart.

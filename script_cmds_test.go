@@ -351,9 +351,10 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	},
 	// xattr FILE NAME checks FILE has the extended attribute NAME; with !,
 	// that it has not.
+	// With REGEXP, the value must match it.
 	"xattr": func(ts *testscript.TestScript, neg bool, args []string) {
-		if len(args) != 2 {
-			ts.Fatalf("usage: xattr FILE NAME")
+		if len(args) != 2 && (len(args) != 3 || neg) {
+			ts.Fatalf("usage: xattr FILE NAME [REGEXP]")
 		}
 		var buf [4096]byte
 		n, err := unix.Lgetxattr(ts.MkAbs(args[0]), args[1], buf[:])
@@ -362,6 +363,8 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 			ts.Fatalf("%s has attribute %s = %q", args[0], args[1], buf[:n])
 		case err != nil && !neg:
 			ts.Fatalf("%s has no attribute %s: %v", args[0], args[1], err)
+		case len(args) == 3 && !regexp.MustCompile(args[2]).Match(buf[:n]):
+			ts.Fatalf("%s has attribute %s = %q, not matching %s", args[0], args[1], buf[:n], args[2])
 		}
 	},
 	// islink FILE TARGET checks FILE is a symbolic link to TARGET.

@@ -79,16 +79,17 @@ func newApp(c *config, stdout, stderr io.Writer) *app {
 		out.tee = newTeeCopy(stdout, log)
 	}
 	out.rot = rotator.New(rotator.Config{
-		Pattern:     c.pat,
-		Mode:        os.FileMode(c.mode),
-		Fsync:       c.fsync,
-		LockTimeout: c.lockTimeout,
-		MaxSize:     c.maxSize,
-		Symlink:     c.symlink,
-		MarkHook:    c.keep.PostRotate != "",
-		Logf:        log.warnf,
-		Verbosef:    log.verbosef,
-		Locked:      lockedHook,
+		Pattern:      c.pat,
+		Mode:         os.FileMode(c.mode),
+		Fsync:        c.fsync,
+		LockTimeout:  c.lockTimeout,
+		MaxSize:      c.maxSize,
+		Symlink:      c.symlink,
+		MarkHook:     c.keep.PostRotate != "",
+		MarkManifest: c.keep.Manifest,
+		Logf:         log.warnf,
+		Verbosef:     log.verbosef,
+		Locked:       lockedHook,
 	})
 	return &app{
 		cfg:       c,
@@ -393,6 +394,14 @@ func (a *app) tick(now time.Time) {
 	}
 }
 
+// reportUnfinished says at exit which rotated files still wait for a
+// successful post-rotate command: a later run tries them again.
+func (a *app) reportUnfinished() {
+	if files := a.keeper.Unfinished(a.now()); len(files) > 0 {
+		a.log.warnf("warning: post-rotate command has not succeeded yet for: %s; tried again at the next start", strings.Join(files, ", "))
+	}
+}
+
 // wantHousekeeping asks for a housekeeping pass.
 func (a *app) wantHousekeeping() {
 	select {
@@ -406,6 +415,7 @@ func (a *app) wantHousekeeping() {
 // closed it runs one more pass and closes done. A stop cuts it short.
 func (a *app) keep(last <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
+	defer a.reportUnfinished()
 	ctx := a.stopped
 	retry := time.NewTimer(30 * time.Second)
 	defer retry.Stop()

@@ -347,9 +347,13 @@ const maxPeriodDays = 3660
 
 // Options configure Compile. The zero value gives the defaults of the spec.
 type Options struct {
-	When     string         // the unit (see ParseWhen); "" means the finest unit of a template, never for an active file
-	Interval int            // units per period; 0 means 1
-	Suffix   string         // strftime suffix of rotated active files; "" means the default for the unit
+	When     string // the unit (see ParseWhen); "" means the finest unit of a template, never for an active file
+	Interval int    // units per period; 0 means 1
+	Suffix   string // strftime suffix of rotated active files; "" means the default for the unit
+	// RotateTo is the path of rotated active files as a strftime pattern,
+	// relative to the active file's directory unless absolute; "" means
+	// the active path, a dot and Suffix. It excludes Suffix.
+	RotateTo string
 	Location *time.Location // nil means time.Local
 	Host     string         // what %{host} in the path stands for
 }
@@ -394,7 +398,7 @@ func expandHost(p, host string) (string, error) {
 // An OptionError is a bad value of one field of Options. Its message says
 // what is wrong with the value without naming the field; Field names it.
 type OptionError struct {
-	Field string // "When", "Interval" or "Suffix"
+	Field string // "When", "Interval", "Suffix" or "RotateTo"
 	Err   error
 }
 
@@ -407,7 +411,8 @@ type Pattern struct {
 	raw      string
 	active   string  // the active file's name, for a target without conversions
 	path     *format // the target itself
-	suffix   *format // active-file targets only
+	suffix   *format // active-file targets named by a suffix only
+	rotated  *format // active-file targets only: the rotated path
 	template bool
 	matchRe  *regexp.Regexp
 }
@@ -488,31 +493,118 @@ func Compile(p string, opt Options) (*Pattern, error) {
 		if opt.Suffix != "" {
 			return nil, &OptionError{Field: "Suffix", Err: errors.New("only an active-file target (a path without % conversions) has one")}
 		}
+		if opt.RotateTo != "" {
+			return nil, &OptionError{Field: "RotateTo", Err: errors.New("only an active-file target (a path without % conversions) is renamed; a template's files keep their names")}
+		}
 		pt.matchRe, err = regexp.Compile(`^` + pf.re + `(?:\.(\d+))?$`)
 	} else {
+		if err := pt.compileRotated(opt); err != nil {
+			return nil, err
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("path %q: %w", p, err)
+	}
+	return pt, nil
+}
+
+// compileRotated compiles the rotated path of an active file: the active
+// path, a dot and the suffix, or the RotateTo pattern.
+func (pt *Pattern) compileRotated(opt Options) error {
+	// The active path as pattern text: its % are literal.
+	lit := strings.ReplaceAll(pt.active, "%", "%%")
+	var raw string
+	if opt.RotateTo == "" {
 		s := opt.Suffix
 		if s == "" {
 			s = DefaultSuffix(pt.Unit)
 		}
 		bad := func(err error) error { return &OptionError{Field: "Suffix", Err: err} }
 		if strings.Contains(s, "/") {
-			return nil, bad(fmt.Errorf("%q must not contain /", s))
+			return bad(fmt.Errorf("%q must not contain /", s))
 		}
+		var err error
 		if pt.suffix, err = compileFormat(s); err != nil {
-			return nil, bad(fmt.Errorf("%q: %w", s, err))
+			return bad(fmt.Errorf("%q: %w", s, err))
 		}
 		if strings.Contains(pt.suffix.expand(time.Unix(0, 0).UTC()), "/") {
-			return nil, bad(fmt.Errorf("%q expands to a name with / (as %%D and %%x do)", s))
+			return bad(fmt.Errorf("%q expands to a name with / (as %%D and %%x do)", s))
 		}
 		if !pt.suffix.timed {
-			return nil, bad(fmt.Errorf("%q has no time conversion", s))
+			return bad(fmt.Errorf("%q has no time conversion", s))
 		}
-		pt.matchRe, err = regexp.Compile(`^` + regexp.QuoteMeta(filepath.Base(pt.active)) + `\.` + pt.suffix.re + `(?:\.(\d+))?$`)
+		raw = lit + "." + s
+	} else {
+		if opt.Suffix != "" {
+			return &OptionError{Field: "RotateTo", Err: errors.New("a suffix is given too; the suffix is a short way to say a rotated path")}
+		}
+		raw = opt.RotateTo
+		if !strings.HasPrefix(raw, "/") {
+			raw = lit[:strings.LastIndexByte(lit, '/')+1] + raw
+		}
 	}
+	bad := func(err error) error {
+		if opt.RotateTo == "" {
+			return &OptionError{Field: "Suffix", Err: err}
+		}
+		return &OptionError{Field: "RotateTo", Err: err}
+	}
+	if strings.HasSuffix(raw, "/") {
+		return bad(fmt.Errorf("%q names a directory", opt.RotateTo))
+	}
+	// Cleaned, so that Match knows a rotated file however its path is
+	// spelled (conversions expand to no / of their own, checked below).
+	fm, err := compileFormat(filepath.Clean(raw))
 	if err != nil {
-		return nil, fmt.Errorf("path %q: %w", p, err)
+		return bad(fmt.Errorf("%q: %w", opt.RotateTo, err))
 	}
-	return pt, nil
+	if !fm.timed {
+		return bad(fmt.Errorf("%q has no time conversion, so every period would get the same name", opt.RotateTo))
+	}
+	if fm.slashes() != strings.Count(fm.expand(time.Unix(0, 0).UTC()), "/") {
+		return bad(fmt.Errorf("%q expands to a name with more / than it shows (as %%D and %%x do)", opt.RotateTo))
+	}
+	pt.rotated = fm
+	if pt.matchRe, err = regexp.Compile(`^` + fm.re + `(?:\.(\d+))?$`); err != nil {
+		return bad(err)
+	}
+	if _, ok := pt.Match(pt.active); ok {
+		return bad(fmt.Errorf("%q can expand to the active file %s itself", opt.RotateTo, pt.active))
+	}
+	return nil
+}
+
+// slashes counts the / in the verbatim text of fm.
+func (fm *format) slashes() int {
+	n := 0
+	for _, e := range fm.elems {
+		n += strings.Count(e.text, "/")
+	}
+	return n
+}
+
+// prefix returns the leading verbatim text of fm up to and including its
+// last slash before the first conversion that shows a time, and how many
+// directory levels below it fm's expansions lie.
+func (fm *format) prefix() (string, int) {
+	var lead strings.Builder
+	rest := 0
+	timed := false
+	for _, e := range fm.elems {
+		switch {
+		case timed:
+			rest += strings.Count(e.text, "/")
+		case e.verb == 0:
+			lead.WriteString(e.text)
+		case e.verb == '%':
+			lead.WriteByte('%')
+		default:
+			timed = true
+		}
+	}
+	s := lead.String()
+	i := strings.LastIndexByte(s, '/') + 1
+	return s[:i], rest + strings.Count(s[i:], "/")
 }
 
 // String returns the pattern as given.
@@ -541,7 +633,27 @@ func (p *Pattern) RotatedName(start time.Time) string {
 	if p.template {
 		panic("pattern: RotatedName of a template")
 	}
-	return p.active + "." + p.suffix.expand(start.In(p.Location))
+	return p.rotated.expand(start.In(p.Location))
+}
+
+// RotatedDir returns where an active file's rotated files lie: the
+// leading part of their paths that holds no conversion, up to and
+// including its last slash ("" for none), and how many directory levels
+// below it. For a template, it is Prefix and Depth.
+func (p *Pattern) RotatedDir() (prefix string, depth int) {
+	if p.template {
+		return p.Prefix(), p.Depth()
+	}
+	return p.rotated.prefix()
+}
+
+// RotatedPattern returns the rotated path of an active file as a strftime
+// pattern (the active path's own % doubled), or "" for a template.
+func (p *Pattern) RotatedPattern() string {
+	if p.template {
+		return ""
+	}
+	return p.rotated.f.Pattern()
 }
 
 // Match describes a file recognised as a rotated file of the target.
@@ -554,15 +666,9 @@ type Match struct {
 // template: any file the pattern makes, of any period) and parses it.
 // Paths are compared as given: pass them the way the pattern spells them.
 func (p *Pattern) Match(path string) (Match, bool) {
-	var subject string
-	var fm *format
-	if p.template {
-		subject, fm = path, p.path
-	} else {
-		if filepath.Dir(path) != filepath.Dir(p.active) {
-			return Match{}, false
-		}
-		subject, fm = filepath.Base(path), p.suffix
+	subject, fm := path, p.path
+	if !p.template {
+		subject, fm = filepath.Clean(path), p.rotated
 	}
 	m := p.matchRe.FindStringSubmatch(subject)
 	if m == nil {
@@ -580,9 +686,6 @@ func (p *Pattern) Match(path string) (Match, bool) {
 			return Match{}, false
 		}
 		text = text[:len(text)-len(seqText)-1]
-	}
-	if !p.template {
-		text = text[len(filepath.Base(p.active))+1:]
 	}
 	t, known, ok := fm.parse(groups, text, p.Location)
 	if !ok {
@@ -660,8 +763,11 @@ func (p *Pattern) settings(zoneYear, from, to int, abbr bool) string {
 		when = fmt.Sprintf("W%d", (int(p.Weekday)+6)%7)
 	}
 	fmt.Fprintf(&b, "when=%s\ninterval=%d\n", when, p.Interval)
-	if !p.template {
+	switch {
+	case p.suffix != nil:
 		fmt.Fprintf(&b, "suffix=%s\n", p.suffix.f.Pattern())
+	case !p.template:
+		fmt.Fprintf(&b, "rotate-to=%s\n", p.rotated.f.Pattern())
 	}
 	fmt.Fprintf(&b, "zone=%s\nrules=%s", zoneID(p.Location, zoneYear), zoneRules(p.Location, from, to, abbr))
 	return b.String()
@@ -670,7 +776,7 @@ func (p *Pattern) settings(zoneYear, from, to int, abbr bool) string {
 // showsZone reports whether the names of the target show the zone's
 // abbreviation (%Z), which then matters as much as its offsets.
 func (p *Pattern) showsZone() bool {
-	fm := p.suffix
+	fm := p.rotated
 	if p.template {
 		fm = p.path
 	}
@@ -701,6 +807,17 @@ func (p *Pattern) SettingsDiff(theirs string, at time.Time) []string {
 		from, to, abbr, withRules = parseRules(r)
 	}
 	ours, _ := splitSettings(p.settings(y, from, to, abbr))
+	// A suffix is a short way to say a rotated path: compare rotated paths
+	// when one side gave a suffix and the other a path.
+	if s, ok := tk["suffix"]; ok && !p.template {
+		if _, same := ours["suffix"]; !same {
+			tk["suffix"] = strings.ReplaceAll(p.active, "%", "%%") + "." + s
+			ours["suffix"] = ours["rotate-to"]
+		}
+	} else if r, ok := tk["rotate-to"]; ok && p.suffix != nil {
+		tk["rotate-to"] = r
+		ours["rotate-to"] = p.rotated.f.Pattern()
+	}
 	var diffs []string
 	for _, k := range order {
 		v := tk[k]

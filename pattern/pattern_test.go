@@ -291,6 +291,94 @@ var compileErrorTests = []struct {
 	// %D and %x expand to a date with slashes.
 	{"suffix %D", "app.log", Options{Suffix: "%D"}},
 	{"suffix %x", "app.log", Options{Suffix: "%Y_%x"}},
+	{"rotate-to on a template", "logs/%Y.log", Options{RotateTo: "old/%Y.log"}},
+	{"rotate-to and suffix", "app.log", Options{RotateTo: "app-%Y.log", Suffix: "%Y"}},
+	{"rotate-to without a conversion", "app.log", Options{RotateTo: "old/app.log"}},
+	{"rotate-to with only a zone", "app.log", Options{RotateTo: "app.log.%Z"}},
+	{"rotate-to the active file", "2026.log", Options{When: "year", RotateTo: "%Y.log"}},
+	{"rotate-to the active file, spelled apart", "logs/2026.log", Options{When: "year", RotateTo: "../logs/%Y.log"}},
+	{"rotate-to a directory", "app.log", Options{RotateTo: "old/%Y/"}},
+	{"rotate-to %D", "app.log", Options{RotateTo: "old/%D"}},
+	{"rotate-to stray %", "app.log", Options{RotateTo: "old/%Y%"}},
+}
+
+// --rotate-to names rotated files anywhere, and Match knows them again.
+func TestRotateTo(t *testing.T) {
+	utc := time.UTC
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, utc)
+	for _, tc := range []struct {
+		path, when, rotateTo string
+		want, prefix         string
+		depth                int
+	}{
+		{"app.log", "D", "app.log-%Y%m%d", "app.log-20261201", "", 0},
+		{"/var/log/app.log", "D", "app-%Y-%m-%d.log", "/var/log/app-2026-12-01.log", "/var/log/", 0},
+		{"/var/log/app.log", "D", "archive/%Y/%m/app.log.%d", "/var/log/archive/2026/12/app.log.01", "/var/log/archive/", 2},
+		{"./app.log", "D", "old/app.%F", "old/app.2026-12-01", "old/", 0},
+		{"/var/log/app.log", "D", "/srv/archive/%Y/app-%F.log", "/srv/archive/2026/app-2026-12-01.log", "/srv/archive/", 1},
+		{"/var/log/100%%.log", "S", "100%%-%s", "/var/log/100%-1796083200", "/var/log/", 0},
+	} {
+		t.Run(tc.rotateTo, func(t *testing.T) {
+			p, err := Compile(tc.path, Options{When: tc.when, RotateTo: tc.rotateTo, Location: utc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.RotatedName(at); got != tc.want {
+				t.Errorf("RotatedName = %q, want %q", got, tc.want)
+			}
+			if prefix, depth := p.RotatedDir(); prefix != tc.prefix || depth != tc.depth {
+				t.Errorf("RotatedDir = %q, %d; want %q, %d", prefix, depth, tc.prefix, tc.depth)
+			}
+			for _, v := range []struct {
+				name string
+				seq  int
+			}{{tc.want, 0}, {tc.want + ".3", 3}} {
+				m, ok := p.Match(v.name)
+				if !ok || !m.Time.Equal(at) || m.Seq != v.seq {
+					t.Errorf("Match(%q) = %+v, %v; want %s seq %d", v.name, m, ok, at, v.seq)
+				}
+			}
+			if _, ok := p.Match(tc.path); ok {
+				t.Errorf("Match(%q), the active file, = true", tc.path)
+			}
+			if _, ok := p.Match(tc.want + ".manifest"); ok {
+				t.Errorf("Match(%q) = true", tc.want+".manifest")
+			}
+		})
+	}
+}
+
+// A suffix is the short way to say a rotated path: the two spellings give
+// the same names, and pipelines using one or the other agree.
+func TestSuffixIsRotateTo(t *testing.T) {
+	a, err := Compile("/var/log/app.log", Options{When: "H", Suffix: "%Y%m%d%H", Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Compile("/var/log/app.log", Options{When: "H", RotateTo: "app.log.%Y%m%d%H", Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Compile("/var/log/app.log", Options{When: "H", RotateTo: "app.log-%Y%m%d%H", Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC)
+	if a.RotatedName(at) != b.RotatedName(at) {
+		t.Errorf("%q and %q", a.RotatedName(at), b.RotatedName(at))
+	}
+	if d := a.SettingsDiff(b.Settings(at), at); d != nil {
+		t.Errorf("suffix vs the same rotate-to: %q", d)
+	}
+	if d := b.SettingsDiff(a.Settings(at), at); d != nil {
+		t.Errorf("rotate-to vs the same suffix: %q", d)
+	}
+	if d := c.SettingsDiff(a.Settings(at), at); len(d) != 1 {
+		t.Errorf("other rotate-to vs suffix: %q, want one difference", d)
+	}
+	if d := a.SettingsDiff(c.Settings(at), at); len(d) != 1 {
+		t.Errorf("suffix vs other rotate-to: %q, want one difference", d)
+	}
 }
 
 func TestCompileErrors(t *testing.T) {

@@ -11,19 +11,37 @@ import (
 // A Codec is a compression rotated files can get. Adding one is one row of
 // codecs.
 type Codec struct {
-	Name string // as the user names it: "gzip"
-	Ext  string // the file name extension, with its dot: ".gz"
+	Name     string // as the user names it: "gzip"
+	Ext      string // the file name extension, with its dot: ".gz"
+	MinLevel int    // the levels it takes, fastest first; 0 stands for its default
+	MaxLevel int
 
-	newWriter func(w io.Writer) (io.WriteCloser, error)
+	newWriter func(w io.Writer, level int) (io.WriteCloser, error)
+	newReader func(r io.Reader) (io.ReadCloser, error)
 }
 
 // codecs lists every Codec; the first is the default.
 var codecs = []*Codec{
-	{Name: "gzip", Ext: ".gz", newWriter: func(w io.Writer) (io.WriteCloser, error) {
-		return gzip.NewWriterLevel(w, gzip.DefaultCompression)
+	{Name: "gzip", Ext: ".gz", MinLevel: 1, MaxLevel: 9, newWriter: func(w io.Writer, level int) (io.WriteCloser, error) {
+		if level == 0 {
+			level = gzip.DefaultCompression
+		}
+		return gzip.NewWriterLevel(w, level)
+	}, newReader: func(r io.Reader) (io.ReadCloser, error) {
+		return gzip.NewReader(r)
 	}},
-	{Name: "zstd", Ext: ".zst", newWriter: func(w io.Writer) (io.WriteCloser, error) {
-		return zstd.NewWriter(w, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
+	{Name: "zstd", Ext: ".zst", MinLevel: 1, MaxLevel: 22, newWriter: func(w io.Writer, level int) (io.WriteCloser, error) {
+		l := zstd.SpeedDefault
+		if level != 0 {
+			l = zstd.EncoderLevelFromZstd(level)
+		}
+		return zstd.NewWriter(w, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20), zstd.WithEncoderLevel(l))
+	}, newReader: func(r io.Reader) (io.ReadCloser, error) {
+		d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, err
+		}
+		return d.IOReadCloser(), nil
 	}},
 }
 

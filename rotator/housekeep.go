@@ -2,7 +2,11 @@ package rotator
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -27,8 +32,13 @@ type Housekeeping struct {
 	BackupCount int           // keep at most this many rotated files; 0 keeps all
 	MaxAge      time.Duration // remove rotated files whose period ended longer ago; 0 keeps all
 	Codec       *Codec        // compress rotated files; nil for none
+	Level       int           // Codec's level, from its MinLevel to MaxLevel; 0 for its default
+	// FinishDelay holds back compression, the manifest line and the hook
+	// until a file's period ended this long ago.
+	FinishDelay time.Duration
 	PostRotate  string        // shell command run with a finished file's path appended; "" for none
 	HookTimeout time.Duration // a hook running longer is killed
+	Manifest    bool          // append a line describing each finished file to ManifestPath
 }
 
 // Keeper does the housekeeping of one target. Every pipeline of a target
@@ -58,7 +68,7 @@ func NewKeeper(pat *pattern.Pattern, hk Housekeeping, logf, verbosef func(string
 
 // Active reports whether there is any housekeeping to do.
 func (k *Keeper) Active() bool {
-	return k.hk.BackupCount > 0 || k.hk.MaxAge > 0 || k.hk.Codec != nil || k.hk.PostRotate != ""
+	return k.hk.BackupCount > 0 || k.hk.MaxAge > 0 || k.hk.Codec != nil || k.hk.PostRotate != "" || k.hk.Manifest
 }
 
 // rotated is one rotated file of the target.
@@ -71,50 +81,70 @@ type rotated struct {
 	period time.Time // the start of the period its creator recorded; zero if none
 }
 
-// Pass compresses the rotated files that nobody writes any more, runs the
-// post-rotate hook for each finished one, removes leftovers of interrupted
-// compressions and applies retention. It reports whether something had to
-// be left for a later pass because a pipeline still has the file open.
+// Pass finishes the rotated files that nobody writes any more and whose
+// period ended FinishDelay ago: compresses each, appends its manifest line,
+// then runs its post-rotate hook (again, with backoff, until it succeeds).
+// It removes leftovers of interrupted compressions and applies retention.
+// It reports whether something is to be done again soon: a file still open
+// in some pipeline, or a delay or a retry that ends within passEvery.
 // When ctx is done it stops compressing and starts no hook.
 func (k *Keeper) Pass(ctx context.Context, now time.Time) (again bool) {
 	files := k.list(now)
-	if k.hk.Codec != nil {
-		for i, f := range files {
-			if f.codec != nil || ctx.Err() != nil {
+	soon := func(t time.Time) {
+		again = again || t.Sub(now) < passEvery
+	}
+	for i, f := range files {
+		if ctx.Err() != nil {
+			break
+		}
+		if k.hk.FinishDelay > 0 {
+			if due := k.ended(f).Add(k.hk.FinishDelay); now.Before(due) {
+				soon(due)
 				continue
 			}
+		}
+		if k.hk.Codec != nil && f.codec == nil {
 			out, busy, err := k.compress(ctx, f.path)
 			again = again || busy
 			if err != nil {
 				k.logf("error: compress %s: %v", f.path, err)
 			}
-			if out != "" {
-				files[i].path, files[i].codec = out, k.hk.Codec
+			if out == "" {
+				continue
+			}
+			files[i].path, files[i].codec = out, k.hk.Codec
+			f = files[i]
+		}
+		if k.hk.Manifest {
+			done, busy := k.manifest(ctx, f)
+			again = again || busy
+			if !done {
+				continue
 			}
 		}
-	}
-	if k.hk.PostRotate != "" {
-		for _, f := range files {
-			if k.hk.Codec != nil && f.codec == nil {
-				continue // still to be compressed
-			}
-			if ctx.Err() == nil {
-				again = k.hook(ctx, f.path) || again
+		if k.hk.PostRotate != "" && ctx.Err() == nil {
+			busy, due := k.hook(ctx, now, f.path)
+			again = again || busy
+			if !due.IsZero() {
+				soon(due)
 			}
 		}
 	}
 	return k.retain(files, now) || again
 }
 
+// passEvery is about how often the caller passes when not asked to pass
+// again soon.
+const passEvery = 30 * time.Second
+
 // list finds the rotated files of the target, and removes the temporary
 // files of compressions whose process is gone.
 func (k *Keeper) list(now time.Time) []rotated {
-	prefix := k.pat.Prefix()
+	prefix, depth := k.pat.RotatedDir()
 	root := prefix
 	if root == "" {
 		root = "."
 	}
-	depth := k.pat.Depth()
 	current := k.pat.Path(now)
 	var out []rotated
 	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -260,15 +290,17 @@ func (k *Keeper) compress(ctx context.Context, path string) (out string, busy bo
 		os.Remove(tmp)
 		return "", false, &os.PathError{Op: "flock", Path: tmp, Err: err}
 	}
-	if err := encode(f, ctxReader{ctx, in}, k.hk.Codec); err != nil {
+	content, err := encode(f, ctxReader{ctx, in}, k.hk.Codec, k.hk.Level)
+	if err != nil {
 		os.Remove(tmp)
 		return "", false, err
 	}
-	for _, a := range []string{hookAttr, startAttr} {
+	for _, a := range []string{hookAttr, startAttr, manifestAttr} {
 		if v := getAttr(path, a); v != nil {
 			setAttr(f, a, v)
 		}
 	}
+	setAttr(f, contentAttr, []byte(content.String()))
 	setAttr(f, sourceAttr, []byte(identity(fi)))
 	os.Chtimes(tmp, fi.ModTime(), fi.ModTime())
 	if err := renameNoReplace(tmp, final); err != nil {
@@ -280,36 +312,56 @@ func (k *Keeper) compress(ctx context.Context, path string) (out string, busy bo
 	return final, false, os.Remove(path)
 }
 
-// encode compresses in into f, at low CPU priority, and syncs f.
-func encode(f *os.File, in io.Reader, codec *Codec) error {
-	errc := make(chan error, 1)
+// encode compresses in into f at level, at low CPU priority, and syncs f.
+// It returns what in held.
+func encode(f *os.File, in io.Reader, codec *Codec, level int) (counter, error) {
+	type result struct {
+		c   counter
+		err error
+	}
+	done := make(chan result, 1)
 	go func() {
 		// A thread of its own at nice 10, so that writing logs comes
 		// first; the thread ends with this goroutine.
 		runtime.LockOSThread()
 		lowerPriority()
-		errc <- encodeNow(f, in, codec)
+		c, err := encodeNow(f, in, codec, level)
+		done <- result{c, err}
 	}()
-	return <-errc
+	r := <-done
+	return r.c, r.err
 }
 
-func encodeNow(f *os.File, in io.Reader, codec *Codec) error {
+func encodeNow(f *os.File, in io.Reader, codec *Codec, level int) (counter, error) {
+	var c counter
 	w := bufio.NewWriterSize(f, 256<<10)
-	enc, err := codec.newWriter(w)
+	enc, err := codec.newWriter(w, level)
 	if err != nil {
-		return err
+		return c, err
 	}
-	if _, err := io.Copy(enc, in); err != nil {
-		return err
+	if _, err := io.Copy(io.MultiWriter(enc, &c), in); err != nil {
+		return c, err
 	}
 	if err := enc.Close(); err != nil {
-		return err
+		return c, err
 	}
 	if err := w.Flush(); err != nil {
-		return err
+		return c, err
 	}
-	return f.Sync()
+	return c, f.Sync()
 }
+
+// counter counts the bytes and lines written to it.
+type counter struct{ bytes, lines int64 }
+
+func (c *counter) Write(p []byte) (int, error) {
+	c.bytes += int64(len(p))
+	c.lines += int64(bytes.Count(p, []byte{'\n'}))
+	return len(p), nil
+}
+
+// String is the counts as contentAttr keeps them.
+func (c counter) String() string { return fmt.Sprintf("%d %d", c.bytes, c.lines) }
 
 // identity names a file's inode, size and last modification, to know it
 // again: an inode number alone is reused once the file is removed.
@@ -331,25 +383,113 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// hook runs the post-rotate command for a finished file whose mark says
-// it is pending, marking it done first, so that it runs at most once.
+// hookState is where a file's post-rotate command is, as hookAttr keeps it.
+type hookState struct {
+	kind     string    // "" (no command for this file), pending, running, failed or done
+	failures int       // how often it failed
+	pid      int       // running: the process running it
+	at       time.Time // failed: not to be tried before; running: since
+}
+
+func parseHook(b []byte) hookState {
+	f := strings.Split(string(b), ":")
+	num := func(i int) int64 {
+		if i >= len(f) {
+			return 0
+		}
+		n, _ := strconv.ParseInt(f[i], 10, 64)
+		return n
+	}
+	st := hookState{kind: f[0]}
+	switch st.kind {
+	case hookFailed:
+		st.failures, st.at = int(num(1)), time.Unix(num(2), 0)
+	case hookRunning:
+		st.failures, st.pid, st.at = int(num(1)), int(num(2)), time.Unix(num(3), 0)
+	case hookPending, hookDone:
+	default:
+		st.kind = ""
+	}
+	return st
+}
+
+func (st hookState) String() string {
+	switch st.kind {
+	case hookFailed:
+		return fmt.Sprintf("%s:%d:%d", hookFailed, st.failures, st.at.Unix())
+	case hookRunning:
+		return fmt.Sprintf("%s:%d:%d:%d", hookRunning, st.failures, st.pid, st.at.Unix())
+	}
+	return st.kind
+}
+
+// owed reports whether a command is still owed to the file.
+func (st hookState) owed() bool { return st.kind != "" && st.kind != hookDone }
+
+// handedOff reports whether the file at path was handed on: its manifest
+// line written, or its post-rotate command started. Late lines must not
+// go to it any more.
+func handedOff(path string) bool {
+	if string(getAttr(path, manifestAttr)) == hookDone {
+		return true
+	}
+	k := parseHook(getAttr(path, hookAttr)).kind
+	return k != "" && k != hookPending
+}
+
+// retryAfter is how long after its nth failure a post-rotate command is
+// tried again: 1s, 2s, 4s... up to maxRetryAfter.
+func retryAfter(n int) time.Duration {
+	if n > 10 {
+		return maxRetryAfter
+	}
+	return min(time.Second<<max(n-1, 0), maxRetryAfter)
+}
+
+const maxRetryAfter = 10 * time.Minute
+
+// hook runs the post-rotate command for a finished file that is owed one,
+// holding the file's exclusive flock while it runs, so that one process
+// at a time runs it. The file is marked running first (with the failures
+// so far), then done when the command succeeded, or failed with the time
+// of the next try (see retryAfter). A running mark found under the flock
+// was left by a process that died while its command ran: that counts as a
+// failure, and the command runs again. So the command runs at least once
+// to success, and may run more than once: it must be idempotent. busy
+// reports that another process holds the file; due, when the next try
+// of a failed command is.
 //
-// When ctx is done first (a stop), the command is killed and the mark set
-// back to pending, so that a later pass of any pipeline runs it again.
-func (k *Keeper) hook(ctx context.Context, path string) (busy bool) {
-	if string(getAttr(path, hookAttr)) != hookPending {
-		return false
+// When ctx is done first (a stop), the command is killed and the file
+// marked to be tried again at once, by a later pass of any pipeline.
+func (k *Keeper) hook(ctx context.Context, now time.Time, path string) (busy bool, due time.Time) {
+	st := parseHook(getAttr(path, hookAttr))
+	if !st.owed() {
+		return false, time.Time{}
+	}
+	if st.kind == hookFailed && now.Before(st.at) {
+		return false, st.at
 	}
 	f, busy, _ := lockFile(path)
 	if f == nil {
-		return busy
+		return busy, time.Time{}
 	}
-	if string(getAttr(path, hookAttr)) != hookPending {
-		f.Close()
-		return false
+	defer f.Close()
+	st = parseHook(getAttr(path, hookAttr))
+	switch {
+	case !st.owed():
+		return false, time.Time{}
+	case st.kind == hookFailed && now.Before(st.at):
+		return false, st.at
+	case st.kind == hookRunning:
+		// Its runner held this flock until it died.
+		st.failures++
+		k.logf("error: post-rotate command for %s did not finish (try %d): process %d ended while it ran; running it again", path, st.failures, st.pid)
 	}
-	setAttr(f, hookAttr, []byte(hookDone))
-	f.Close()
+	before := st
+	if before.kind == hookRunning {
+		before = hookState{kind: hookFailed, failures: st.failures, at: now}
+	}
+	setAttr(f, hookAttr, []byte(hookState{kind: hookRunning, failures: st.failures, pid: os.Getpid(), at: now}.String()))
 	stop := ctx
 	ctx, cancel := context.WithTimeout(ctx, k.hk.HookTimeout)
 	defer cancel()
@@ -360,21 +500,186 @@ func (k *Keeper) hook(ctx context.Context, path string) (busy bool) {
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
-	switch {
-	case stop.Err() != nil:
-		if f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0); err == nil {
-			setAttr(f, hookAttr, []byte(hookPending))
-			f.Close()
-		}
-		k.logf("post-rotate command for %s was cut short by the stop; it runs again at a later pass", path)
-	case ctx.Err() != nil:
-		k.logf("error: post-rotate command for %s was killed after %s", path, k.hk.HookTimeout)
-	case err != nil:
-		k.logf("error: post-rotate command for %s: %v: %s", path, err, strings.TrimSpace(out.String()))
-	default:
+	if err == nil && ctx.Err() == nil {
+		setAttr(f, hookAttr, []byte(hookDone))
 		k.verbosef("post-rotate command for %s done", path)
+		return false, time.Time{}
 	}
-	return false
+	if stop.Err() != nil {
+		if before.kind == hookFailed {
+			before.at = now
+		}
+		setAttr(f, hookAttr, []byte(before.String()))
+		k.logf("post-rotate command for %s was cut short by the stop; it runs again at a later pass", path)
+		return false, time.Time{}
+	}
+	st.failures++
+	next := now.Add(retryAfter(st.failures))
+	setAttr(f, hookAttr, []byte(hookState{kind: hookFailed, failures: st.failures, at: next}.String()))
+	why := err.Error()
+	if o := strings.TrimSpace(out.String()); o != "" {
+		why += ": " + o
+	}
+	if ctx.Err() != nil {
+		why = fmt.Sprintf("killed after %s", k.hk.HookTimeout)
+	}
+	k.logf("error: post-rotate command for %s failed (try %d): %s; trying again in %s", path, st.failures, why, retryAfter(st.failures))
+	return false, next
+}
+
+// Unfinished lists the rotated files whose post-rotate command has not
+// succeeded yet, each with where it is ("pending", "failed 3 times",
+// "running"), for a report.
+func (k *Keeper) Unfinished(now time.Time) []string {
+	if k.hk.PostRotate == "" {
+		return nil
+	}
+	var out []string
+	for _, f := range k.list(now) {
+		switch st := parseHook(getAttr(f.path, hookAttr)); st.kind {
+		case hookPending:
+			out = append(out, f.path+" (not run yet)")
+		case hookFailed:
+			times := "times"
+			if st.failures == 1 {
+				times = "time"
+			}
+			out = append(out, fmt.Sprintf("%s (failed %d %s)", f.path, st.failures, times))
+		case hookRunning:
+			out = append(out, f.path+" (running)")
+		}
+	}
+	return out
+}
+
+// manifest appends the manifest line of a finished file whose mark says
+// it is pending, then marks it done, under the file's exclusive flock, so
+// that one process writes it; ok reports that the line is written (or
+// none is owed), busy that another process holds the file. A process
+// killed between the write and the mark leaves the line to be written
+// again.
+func (k *Keeper) manifest(ctx context.Context, r rotated) (ok, busy bool) {
+	if string(getAttr(r.path, manifestAttr)) != hookPending {
+		return true, false
+	}
+	f, busy, err := lockFile(r.path)
+	if f == nil {
+		if err != nil {
+			k.logf("error: manifest line for %s: %v", r.path, err)
+		}
+		return false, busy
+	}
+	defer f.Close()
+	if string(getAttr(r.path, manifestAttr)) != hookPending {
+		return true, false
+	}
+	line, err := k.describe(ctx, f, r)
+	if err == nil {
+		err = appendLine(ManifestPath(k.pat), line)
+	}
+	if err != nil {
+		k.logf("error: manifest line for %s: %v", r.path, err)
+		return false, false
+	}
+	setAttr(f, manifestAttr, []byte(hookDone))
+	k.verbosef("manifest line for %s written", r.path)
+	return true, false
+}
+
+// A manifestLine describes a finished file.
+type manifestLine struct {
+	Name            string `json:"name"`            // its path, as rotlog names it
+	Start           string `json:"start,omitempty"` // the start of its period, RFC 3339 (none for a Never schedule)
+	End             string `json:"end,omitempty"`   // the end of its period (for a Never schedule, its rotation)
+	Bytes           int64  `json:"bytes"`           // what it holds, uncompressed
+	Lines           int64  `json:"lines"`
+	SHA256          string `json:"sha256"`           // of the file as it is on disk
+	CompressedBytes int64  `json:"compressed_bytes"` // its size on disk
+	Codec           string `json:"codec"`            // "none" when not compressed
+}
+
+// describe reads the finished file f (r) and returns its manifest line.
+func (k *Keeper) describe(ctx context.Context, f *os.File, r rotated) ([]byte, error) {
+	h := sha256.New()
+	var c counter
+	var w io.Writer = h
+	if r.codec == nil {
+		w = io.MultiWriter(h, &c)
+	}
+	n, err := io.Copy(w, ctxReader{ctx, f})
+	if err != nil {
+		return nil, err
+	}
+	m := manifestLine{Name: r.path, SHA256: hex.EncodeToString(h.Sum(nil)), CompressedBytes: n, Codec: "none"}
+	if r.codec != nil {
+		m.Codec = r.codec.Name
+		if _, err := fmt.Sscanf(string(getAttr(r.path, contentAttr)), "%d %d", &c.bytes, &c.lines); err != nil {
+			// Count what it holds.
+			if c, err = decodeCount(ctx, f, r.codec); err != nil {
+				return nil, err
+			}
+		}
+	}
+	m.Bytes, m.Lines = c.bytes, c.lines
+	start, end := k.period(r)
+	if !start.IsZero() {
+		m.Start = start.In(k.pat.Location).Format(time.RFC3339)
+	}
+	if !end.IsZero() {
+		m.End = end.In(k.pat.Location).Format(time.RFC3339)
+	}
+	line, err := json.Marshal(m)
+	return append(line, '\n'), err
+}
+
+// decodeCount counts what the compressed file f holds.
+func decodeCount(ctx context.Context, f *os.File, codec *Codec) (counter, error) {
+	var c counter
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return c, err
+	}
+	d, err := codec.newReader(ctxReader{ctx, f})
+	if err != nil {
+		return c, err
+	}
+	defer d.Close()
+	_, err = io.Copy(&c, d)
+	return c, err
+}
+
+// period returns the start and end of the period a rotated file holds;
+// for a Never schedule, no start, and the moment of rotation as the end.
+func (k *Keeper) period(r rotated) (start, end time.Time) {
+	start = r.period
+	if start.IsZero() {
+		start = r.m.Time
+	}
+	if start.IsZero() {
+		return time.Time{}, time.Time{}
+	}
+	if k.pat.Unit == pattern.Never {
+		return time.Time{}, start
+	}
+	return start, k.pat.Next(start)
+}
+
+// appendLine appends line to the file at path, creating it, with one
+// write(2) to a descriptor opened O_APPEND, so that lines that processes
+// append at once never mix; then syncs it.
+func appendLine(path string, line []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(line); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // retain removes the rotated files beyond BackupCount, newest kept, and
@@ -401,8 +706,10 @@ func (k *Keeper) retain(files []rotated, now time.Time) (again bool) {
 			continue
 		}
 		for _, g := range stems[f.stem] {
-			if k.hk.PostRotate != "" && string(getAttr(g.path, hookAttr)) == hookPending {
-				again = true // its hook comes first
+			if k.hk.PostRotate != "" && parseHook(getAttr(g.path, hookAttr)).owed() ||
+				k.hk.Manifest && string(getAttr(g.path, manifestAttr)) == hookPending {
+				// Its hook, or its manifest line, comes first; a failed
+				// hook's next try may be a while away.
 				continue
 			}
 			fl, busy, _ := lockFile(g.path)

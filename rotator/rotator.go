@@ -19,13 +19,14 @@ import (
 
 // Config describes one target and how to write it.
 type Config struct {
-	Pattern     *pattern.Pattern
-	Mode        fs.FileMode   // permission bits of created files, before umask
-	Fsync       bool          // fsync after every write
-	LockTimeout time.Duration // a lock older than this whose owner is gone is broken
-	MaxSize     int64         // also rotate before a write would take a file past this; 0 for no limit
-	Symlink     string        // keep this symbolic link pointing at the file being written; "" for none
-	MarkHook    bool          // mark created files for the post-rotate hook (see Keeper)
+	Pattern      *pattern.Pattern
+	Mode         fs.FileMode   // permission bits of created files, before umask
+	Fsync        bool          // fsync after every write
+	LockTimeout  time.Duration // a lock older than this whose owner is gone is broken
+	MaxSize      int64         // also rotate before a write would take a file past this; 0 for no limit
+	Symlink      string        // keep this symbolic link pointing at the file being written; "" for none
+	MarkHook     bool          // mark created files for the post-rotate hook (see Keeper)
+	MarkManifest bool          // mark created files for a manifest line (see Keeper)
 
 	// Logf, if set, receives warnings (a broken stale lock, a long wait).
 	Logf func(format string, args ...any)
@@ -544,7 +545,7 @@ func (r *Rotator) lateFile(path string, start time.Time) (name string, isLate bo
 	if !ours && (found == "" || !inUse(found)) {
 		return "", false
 	}
-	if found != "" && string(getAttr(found, hookAttr)) == hookDone {
+	if found != "" && handedOff(found) {
 		found = ""
 	}
 	return found, true
@@ -582,8 +583,8 @@ func (r *Rotator) openExisting(path string) (*os.File, bool, error) {
 		f.Close()
 		return nil, false, errMoved
 	}
-	if string(getAttr(path, hookAttr)) == hookDone {
-		// Handed off while we took the flock.
+	if handedOff(path) {
+		// Between lateFile's look and the flock, a housekeeper finished it.
 		f.Close()
 		return nil, false, errMoved
 	}
@@ -689,6 +690,9 @@ func (r *Rotator) openAppend(path string) (f *os.File, created bool, err error) 
 			if r.cfg.MarkHook {
 				setAttr(f, hookAttr, []byte(hookPending))
 			}
+			if r.cfg.MarkManifest {
+				setAttr(f, manifestAttr, []byte(hookPending))
+			}
 		}
 		return f, created, nil
 	}
@@ -761,13 +765,22 @@ func (r *Rotator) rotateEnded(now time.Time) error {
 	return r.rotate(path, start)
 }
 
-// rotate renames path to its rotated name for the period starting at start.
+// rotate renames path to its rotated name for the period starting at start,
+// creating the directories that name needs.
 func (r *Rotator) rotate(path string, start time.Time) error {
-	name, err := rotateTo(path, r.pat.RotatedName(start), 0)
+	name := r.pat.RotatedName(start)
+	dir := filepath.Dir(name)
+	if err := mkdirAll(dir); err != nil {
+		return fmt.Errorf("rotate: %w", err)
+	}
+	name, err := rotateTo(path, name, 0)
 	if err != nil {
 		return fmt.Errorf("rotate: %w", err)
 	}
 	r.verbosef("rotated %s to %s", path, name)
+	if dir != filepath.Dir(path) {
+		syncDir(dir) // the lock's directory is synced by locked
+	}
 	r.renamed = true
 	r.events.Rotations++
 	return nil
