@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -99,6 +100,8 @@ type options struct {
 	startTime, size, timestamp  string
 	maxAge, compress, symlink   string
 	postRotate, hookTimeout     string
+	multilineStart              string
+	multilineTimeout, input     string
 	backupCount                 int
 	interval                    int
 	utc, fsync, dryRun, verbose bool
@@ -133,6 +136,9 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.maxLine, "max-line", "1M", "")
 	fs.StringVar(&o.lockTimeout, "lock-timeout", "10s", "")
 	fs.StringVar(&o.drainTimeout, "drain-timeout", "5s", "")
+	fs.StringVar(&o.multilineStart, "multiline-start", "", "")
+	fs.StringVar(&o.multilineTimeout, "multiline-timeout", "500ms", "")
+	fs.StringVar(&o.input, "input", "", "")
 	fs.StringVar(&o.startTime, "start-time", "", "")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "")
@@ -180,7 +186,7 @@ func parseArgs(args []string) (*options, error) {
 		_, err := parseTime("", time.UTC)
 		return nil, usageError{err}
 	}
-	for _, name := range []string{"suffix", "tz", "size", "max-age", "symlink", "post-rotate", "timestamp", "compress"} {
+	for _, name := range []string{"suffix", "tz", "size", "max-age", "symlink", "post-rotate", "timestamp", "compress", "multiline-start", "input"} {
 		if f := fs.Lookup(name); f.Changed && f.Value.String() == "" {
 			return nil, usagef("--%s needs a value", name)
 		}
@@ -204,6 +210,10 @@ type config struct {
 	fsync       bool // --fsync
 	tee         bool // --tee
 	verbose     bool // -v
+
+	multiline        *regexp.Regexp // --multiline-start; nil for none
+	multilineTimeout time.Duration  // --multiline-timeout
+	input            string         // --input: a named pipe to read; "" for standard input
 }
 
 // flagOf names the flag that sets each field of pattern.Options.
@@ -313,6 +323,18 @@ func (o *options) config(realNow time.Time) (*config, error) {
 			return nil, usagef("--timestamp: %v", err)
 		}
 	}
+	if o.multilineStart != "" {
+		if c.multiline, err = regexp.Compile(o.multilineStart); err != nil {
+			return nil, usagef("--multiline-start: %v", err)
+		}
+	}
+	if c.multilineTimeout, err = parseDuration(o.multilineTimeout); err != nil || c.multilineTimeout <= 0 {
+		return nil, usagef("--multiline-timeout: %q is not a positive duration like 500ms", o.multilineTimeout)
+	}
+	if o.input != "" && len(o.args) > 0 {
+		return nil, usagef("--input: exec mode reads the command's output, not a named pipe")
+	}
+	c.input = o.input
 	if o.startTime != "" {
 		t, err := parseTime(o.startTime, c.loc)
 		if err != nil {
