@@ -63,6 +63,16 @@ Flags (single-dash long forms such as -when work too):
         --lock-timeout DUR    break a lock this old whose owner is gone (default 10s)
         --drain-timeout DUR   after TERM or INT, read on until end of input for
                               at most this long (default 5s; 0: until end of input)
+        --multiline-start REGEX
+                              a line matching REGEX (RE2) starts a record; other
+                              lines continue it; a record is written whole, to
+                              the file of its first line's period
+        --multiline-timeout DUR
+                              write a record held back after this long without
+                              input (default 500ms)
+        --input FIFO          read the named pipe FIFO (made with --mode if
+                              missing) instead of standard input; writers may
+                              come and go
         --start-time TIME     pretend the clock reads TIME at start
                               ("2026-11-24 23:59:58", RFC 3339 or @UNIXSECONDS)
         --dry-run             print the file written now, the next boundary and
