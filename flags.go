@@ -79,6 +79,16 @@ Flags (single-dash long forms such as -when work too):
         --lock-timeout DUR    break a lock this old whose owner is gone (default 10s)
         --drain-timeout DUR   after TERM or INT, read on until end of input for
                               at most this long (default 5s; 0: until end of input)
+        --multiline-start REGEX
+                              a line matching REGEX (RE2) starts a record; other
+                              lines continue it; a record is written whole, to
+                              the file of its first line's period
+        --multiline-timeout DUR
+                              write a record held back after this long without
+                              input (default 500ms)
+        --input FIFO          read the named pipe FIFO (made with --mode if
+                              missing) instead of standard input; writers may
+                              come and go
         --start-time TIME     pretend the clock reads TIME at start
                               ("2026-11-24 23:59:58", RFC 3339 or @UNIXSECONDS)
         --dry-run             print the file written now, the next boundary and
@@ -118,6 +128,8 @@ type options struct {
 	postRotate, hookTimeout     string
 	rotateTo, compressDelay     string
 	manifest                    bool
+	multilineStart              string
+	multilineTimeout, input     string
 	backupCount                 int
 	interval                    int
 	utc, fsync, dryRun, verbose bool
@@ -155,6 +167,9 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.maxLine, "max-line", "1M", "")
 	fs.StringVar(&o.lockTimeout, "lock-timeout", "10s", "")
 	fs.StringVar(&o.drainTimeout, "drain-timeout", "5s", "")
+	fs.StringVar(&o.multilineStart, "multiline-start", "", "")
+	fs.StringVar(&o.multilineTimeout, "multiline-timeout", "500ms", "")
+	fs.StringVar(&o.input, "input", "", "")
 	fs.StringVar(&o.startTime, "start-time", "", "")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "")
@@ -202,7 +217,7 @@ func parseArgs(args []string) (*options, error) {
 		_, err := parseTime("", time.UTC)
 		return nil, usageError{err}
 	}
-	for _, name := range []string{"suffix", "rotate-to", "compress-delay", "tz", "size", "max-age", "symlink", "post-rotate", "timestamp", "compress"} {
+	for _, name := range []string{"suffix", "rotate-to", "compress-delay", "tz", "size", "max-age", "symlink", "post-rotate", "timestamp", "compress", "multiline-start", "input"} {
 		if f := fs.Lookup(name); f.Changed && f.Value.String() == "" {
 			return nil, usagef("--%s needs a value", name)
 		}
@@ -226,6 +241,10 @@ type config struct {
 	fsync       bool // --fsync
 	tee         bool // --tee
 	verbose     bool // -v
+
+	multiline        *regexp.Regexp // --multiline-start; nil for none
+	multilineTimeout time.Duration  // --multiline-timeout
+	input            string         // --input: a named pipe to read; "" for standard input
 }
 
 // flagOf names the flag that sets each field of pattern.Options.
@@ -381,6 +400,18 @@ func (o *options) config(realNow time.Time) (*config, error) {
 			return nil, usagef("--timestamp: %v", err)
 		}
 	}
+	if o.multilineStart != "" {
+		if c.multiline, err = regexp.Compile(o.multilineStart); err != nil {
+			return nil, usagef("--multiline-start: %v", err)
+		}
+	}
+	if c.multilineTimeout, err = parseDuration(o.multilineTimeout); err != nil || c.multilineTimeout <= 0 {
+		return nil, usagef("--multiline-timeout: %q is not a positive duration like 500ms", o.multilineTimeout)
+	}
+	if o.input != "" && len(o.args) > 0 {
+		return nil, usagef("--input: exec mode reads the command's output, not a named pipe")
+	}
+	c.input = o.input
 	if o.startTime != "" {
 		t, err := parseTime(o.startTime, c.loc)
 		if err != nil {

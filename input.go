@@ -56,6 +56,7 @@ type batcher struct {
 	maxLine int
 	tee     bool     // hand the raw input to the sink too
 	stamp   *stamper // --timestamp, this batcher's own (it caches); nil for none
+	rec     *records // --multiline-start; nil for none
 
 	buf     []byte // buf[:n] is a partial line held back
 	n       int
@@ -70,6 +71,9 @@ func (c *config) newBatcher(out sink) *batcher {
 	if c.stamp != nil {
 		b.stamp = c.stamp.clone()
 	}
+	if c.multiline != nil {
+		b.rec = &records{start: c.multiline, timeout: c.multilineTimeout}
+	}
 	return b
 }
 
@@ -79,6 +83,9 @@ func (b *batcher) space() []byte { return b.buf[b.n : b.n+readSize] }
 // consume takes k new bytes read into space at now, writes every whole
 // line with one write, and keeps the rest.
 func (b *batcher) consume(k int, now time.Time) error {
+	if b.rec != nil {
+		return b.consumeRecords(k, now)
+	}
 	n, total := b.n, b.n+k
 	// Only the new bytes can hold a newline: the held ones had none.
 	if i := lastNewline(b.buf[n:total]); i >= 0 {
@@ -105,8 +112,11 @@ func (b *batcher) consume(k int, now time.Time) error {
 	return nil
 }
 
-// finish writes the partial line held back, as it is.
+// finish writes the partial line (or record) held back, as it is.
 func (b *batcher) finish(now time.Time) error {
+	if b.rec != nil {
+		return b.flushRecord(now, true)
+	}
 	if b.n == 0 {
 		return nil
 	}
@@ -175,6 +185,10 @@ type source struct {
 	restore  func()   // undoes pollable; once
 	b        *batcher
 	now      func() time.Time
+	// keep, for --input, is a write end of the named pipe held so that
+	// reading does not end when its writers come and go; closed at a stop
+	// (see openFIFO).
+	keep *os.File
 
 	// open is set when reading ended with the input still open: the drain
 	// ran out before end of input. holders are the processes that held it.
@@ -197,8 +211,15 @@ func newSource(in *os.File, b *batcher, now func() time.Time) *source {
 // last partial line.
 func (s *source) run(stopped, drained context.Context) error {
 	defer s.restore()
+	if s.keep != nil {
+		defer s.keep.Close()
+	}
 	if err := s.read(stopped); err != nil || stopped.Err() == nil {
 		return errors.Join(err, s.b.finish(s.now()))
+	}
+	if s.keep != nil {
+		// Drain a named pipe as standard input: until its writers close it.
+		s.keep.Close()
 	}
 	err := s.read(drained)
 	if err == nil && drained.Err() != nil {
@@ -235,6 +256,10 @@ func (s *source) read(ctx context.Context) error {
 			s.in.SetReadDeadline(time.Time{})
 		}
 	}()
+	// --multiline-timeout: while a record is held back, a read waits for
+	// at most that long; a stop's deadline wins, since ctx is checked
+	// after each deadline is set.
+	timer := s.b.rec != nil && s.pollable
 	for ctx.Err() == nil {
 		k, err := s.in.Read(s.b.space())
 		if k > 0 {
@@ -243,12 +268,26 @@ func (s *source) read(ctx context.Context) error {
 			}
 		}
 		switch {
-		case err == nil, errors.Is(err, os.ErrDeadlineExceeded):
+		case err == nil:
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			if k == 0 && ctx.Err() == nil && s.b.pending() {
+				// No stop: the input paused for --multiline-timeout.
+				if werr := s.b.flushRecord(s.now(), false); werr != nil {
+					return werr
+				}
+			}
 		case err == io.EOF:
 			s.open = false
 			return nil
 		default:
 			return fmt.Errorf("read %s: %w", s.in.Name(), err)
+		}
+		if timer && (k > 0 || err != nil) {
+			var d time.Time
+			if s.b.pending() {
+				d = time.Now().Add(s.b.rec.timeout)
+			}
+			s.in.SetReadDeadline(d)
 		}
 	}
 	s.open = true

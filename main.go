@@ -65,7 +65,16 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return fail(stderr, usageError{err})
 	}
 	if len(o.args) == 0 {
-		if err := a.serve([]*source{a.source(stdin)}, nil); err != nil {
+		in, keep := stdin, (*os.File)(nil)
+		if c.input != "" {
+			if in, keep, err = openFIFO(c.input, c.mode); err != nil {
+				return fail(stderr, err)
+			}
+			defer in.Close()
+		}
+		src := a.source(in)
+		src.keep = keep
+		if err := a.serve([]*source{src}, nil); err != nil {
 			return fail(stderr, err)
 		}
 		return 0

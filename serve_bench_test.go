@@ -33,6 +33,31 @@ func benchLines(size int, longEvery int, seed uint64) ([]byte, int) {
 	return b, lines
 }
 
+// benchTraces returns about size bytes of benchLines with a Java-like
+// stack trace (a header, 5 to 40 indented "at" lines) after every tenth
+// line, and the count of lines.
+func benchTraces(size int, seed uint64) ([]byte, int) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	plain, _ := benchLines(size, 0, seed)
+	var b []byte
+	lines := 0
+	for len(b) < size && len(plain) > 0 {
+		i := bytes.IndexByte(plain, '\n')
+		b = append(b, plain[:i+1]...)
+		plain = plain[i+1:]
+		lines++
+		if lines%10 == 0 {
+			b = fmt.Appendf(b, "ERROR [worker-%d] request failed: java.lang.IllegalStateException: id=%d\n", rng.IntN(64), lines)
+			for range 5 + rng.IntN(36) {
+				b = fmt.Appendf(b, "\tat com.example.service.Handler%d.process(Handler.java:%d)\n", rng.IntN(100), rng.IntN(1000))
+				lines++
+			}
+			lines++
+		}
+	}
+	return b, lines
+}
+
 // BenchmarkConsume measures the batcher of rotlog -p DIR/app.log -when H
 // (with -t for timestamp), built as run builds it: an op is one read
 // of up to readSize bytes (cut at arbitrary points, as a pipe gives them)
@@ -45,24 +70,32 @@ func BenchmarkConsume(b *testing.B) {
 		longEvery int  // 0: no long lines
 		nonl      bool // no newline at all
 		stamp     bool
+		records   bool // stack traces, --multiline-start '^\S'
 	}{
 		{name: "lines"},
 		{name: "lines+long", longEvery: 200},
 		{name: "no-newline", nonl: true},
 		{name: "timestamp", stamp: true},
+		{name: "records", records: true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			var input []byte
 			lines := 0
-			if bc.nonl {
+			switch {
+			case bc.nonl:
 				input = bytes.Repeat([]byte{'x'}, 8<<20)
-			} else {
+			case bc.records:
+				input, lines = benchTraces(8<<20, 1)
+			default:
 				input, lines = benchLines(8<<20, bc.longEvery, 1)
 			}
 			path := filepath.Join(b.TempDir(), "app.log")
 			args := []string{"-p", path, "-when", "H", "--utc"}
 			if bc.stamp {
 				args = append(args, "-t")
+			}
+			if bc.records {
+				args = append(args, `--multiline-start=^\S`)
 			}
 			s := testPipeline(b, args...).batcher()
 			now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)

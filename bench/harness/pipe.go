@@ -54,6 +54,8 @@ var consumers = []consumer{
 		}},
 	{name: "rotlog-fsync", display: "rotlog -p out/app.log -when H --fsync", bin: "rotlog",
 		args: func(d string) []string { return []string{"-p", d + "/app.log", "-when", "H", "--fsync"} }},
+	{name: "rotlog-multiline", display: "rotlog -p out/app.log -when H --multiline-start '^\\S'", bin: "rotlog",
+		args: func(d string) []string { return []string{"-p", d + "/app.log", "-when", "H", `--multiline-start=^\S`} }},
 	{name: "rotlog-S", display: "rotlog -p out/app.log -when S", bin: "rotlog",
 		args: func(d string) []string { return []string{"-p", d + "/app.log", "-when", "S"} }},
 	{name: "cronolog", display: "cronolog 'out/%Y/%m/%d/%H.log'", bin: "cronolog", okExit: 3,
