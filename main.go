@@ -32,6 +32,7 @@ func main() {
 // run is rotlog without a process around it. It returns the exit code: 0,
 // 2 for a bad command line (found before any input is read), 1 otherwise.
 func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	clean := false // served to the end without an error: --metrics removes its file
 	o, err := parseArgs(args)
 	if err != nil {
 		return fail(stderr, err)
@@ -52,14 +53,25 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		dryRun(stdout, c.pat, time.Now().Add(c.offset))
 		return 0
 	}
+	if c.user != nil {
+		// Before any file is opened and before exec mode's command starts.
+		if err := c.user.become(); err != nil {
+			return fail(stderr, err)
+		}
+	}
 	a := newApp(c, stdout, stderr)
 	if err := a.out.rot.CheckSettings(); err != nil {
 		return fail(stderr, usageError{err})
+	}
+	if c.metrics != "" {
+		m := newMetricsFile(metricsName(c.metrics, c.pat.String(), os.Getpid()), c.pat.String(), a.out.stats, a.log)
+		defer func() { m.close(clean) }()
 	}
 	if len(o.args) == 0 {
 		if err := a.serve([]*source{a.source(stdin)}, nil); err != nil {
 			return fail(stderr, err)
 		}
+		clean = true
 		return 0
 	}
 	kid, pipes, err := startCommand(o.args)
@@ -91,6 +103,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			status = 1
 		}
 	}
+	clean = err == nil
 	return status
 }
 

@@ -76,9 +76,16 @@ func newApp(c *config, stdout, stderr io.Writer) *app {
 	if c.tee {
 		out.tee = newTeeCopy(stdout, log)
 	}
+	if c.metrics != "" {
+		out.stats = &stats{}
+	}
+	if c.dropBuffer > 0 {
+		out.queue = newDropQueue(out, c.dropBuffer)
+	}
 	out.rot = rotator.New(rotator.Config{
 		Pattern:     c.pat,
 		Mode:        os.FileMode(c.mode),
+		DirMode:     os.FileMode(c.dirMode),
 		Fsync:       c.fsync,
 		LockTimeout: c.lockTimeout,
 		MaxSize:     c.maxSize,
@@ -88,7 +95,7 @@ func newApp(c *config, stdout, stderr io.Writer) *app {
 		Verbosef:    log.verbosef,
 		Locked:      lockedHook,
 	})
-	return &app{
+	a := &app{
 		cfg:       c,
 		log:       log,
 		out:       out,
@@ -99,6 +106,10 @@ func newApp(c *config, stdout, stderr io.Writer) *app {
 		drained:   drained,
 		endDrain:  endDrain,
 	}
+	if out.queue != nil {
+		out.queue.onPermanent = a.stopNow // nothing more can be written
+	}
+	return a
 }
 
 // stopNow stops rotlog (see the stop policy); again, it ends the drain.
@@ -145,7 +156,7 @@ func (a *app) now() time.Time { return time.Now().Add(a.cfg.offset) }
 
 // source returns a source reading in (and copying it to --tee).
 func (a *app) source(in *os.File) *source {
-	return newSource(in, a.cfg.newBatcher(a.out), a.now)
+	return newSource(in, a.cfg.newBatcher(a.out.sink()), a.now)
 }
 
 // child is the command of exec mode, if any.
@@ -357,6 +368,9 @@ func (a *app) keep(last <-chan struct{}, done chan<- struct{}) {
 		case <-retry.C:
 		}
 		again := a.keeper.Pass(ctx, a.now())
+		if a.out.stats != nil {
+			a.out.stats.housekept(again)
+		}
 		if final {
 			return
 		}

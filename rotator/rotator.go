@@ -21,6 +21,7 @@ import (
 type Config struct {
 	Pattern     *pattern.Pattern
 	Mode        fs.FileMode   // permission bits of created files, before umask
+	DirMode     fs.FileMode   // permission bits of created directories, before umask; 0 for 0755
 	Fsync       bool          // fsync after every write
 	LockTimeout time.Duration // a lock older than this whose owner is gone is broken
 	MaxSize     int64         // also rotate before a write would take a file past this; 0 for no limit
@@ -66,6 +67,9 @@ type Events struct {
 func New(cfg Config) *Rotator {
 	if cfg.Mode == 0 {
 		cfg.Mode = 0o644
+	}
+	if cfg.DirMode == 0 {
+		cfg.DirMode = 0o755
 	}
 	return &Rotator{cfg: cfg, pat: cfg.Pattern}
 }
@@ -337,7 +341,7 @@ func (r *Rotator) locked(ctx context.Context, lockPath string, fn func() error) 
 	l := r.lockAt(lockPath)
 	unlock, err := l.Acquire(ctx)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err = mkdirAll(filepath.Dir(lockPath)); err == nil {
+		if err = mkdirAll(filepath.Dir(lockPath), r.cfg.DirMode); err == nil {
 			unlock, err = l.Acquire(ctx)
 		}
 	}
@@ -552,7 +556,7 @@ func (r *Rotator) openAppend(path string) (f *os.File, created bool, err error) 
 		}
 		if errors.Is(err, fs.ErrNotExist) {
 			// A directory is missing, or the file was removed in between.
-			if err = mkdirAll(filepath.Dir(path)); err != nil {
+			if err = mkdirAll(filepath.Dir(path), r.cfg.DirMode); err != nil {
 				return nil, false, err
 			}
 			continue
@@ -778,10 +782,10 @@ func decodeStart(b []byte) (time.Time, bool) {
 	return time.Unix(0, ns), true
 }
 
-// mkdirAll creates dir and its parents, tolerating another process
-// creating them at the same time.
-func mkdirAll(dir string) error {
-	err := os.MkdirAll(dir, 0o755)
+// mkdirAll creates dir and its parents with mode (before umask),
+// tolerating another process creating them at the same time.
+func mkdirAll(dir string, mode fs.FileMode) error {
+	err := os.MkdirAll(dir, mode)
 	if errors.Is(err, fs.ErrExist) {
 		return nil
 	}
