@@ -39,9 +39,9 @@ type output struct {
 	mu  sync.Mutex // guards rot
 	rot *rotator.Rotator
 
-	tee   *teeCopy    // nil when not teeing
-	queue *dropQueue  // --on-block drop; nil for wait
-	stats *stats      // --metrics; nil when not counting
+	tee   *teeCopy   // nil when not teeing
+	queue *dropQueue // --on-block drop; nil for wait
+	stats *stats     // --metrics; nil when not counting
 
 	// stop is done when rotlog stops: a failing write is not retried.
 	// locks is done when data already read may no longer wait for a lock
