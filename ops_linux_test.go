@@ -105,4 +105,3 @@ func TestDropOnFullDisk(t *testing.T) {
 		t.Errorf("stderr has %d markers, the log %d", got, markers)
 	}
 }
-
