@@ -73,6 +73,7 @@ Flags (single-dash long forms such as -when work too):
                               default RFC 3339 with milliseconds and zone)
         --tee                 copy input to standard output too
         --mode MODE           permission bits of created files (default 0644)
+        --dir-mode MODE       permission bits of created directories (default 0755)
         --fsync               fsync after every write
         --max-line SIZE       longest line held back to be written whole
                               (default 1M); longer lines are written in pieces
@@ -93,6 +94,16 @@ Flags (single-dash long forms such as -when work too):
                               ("2026-11-24 23:59:58", RFC 3339 or @UNIXSECONDS)
         --dry-run             print the file written now, the next boundary and
                               the rotated name, then exit
+        --user USER[:GROUP]   when started as root, run as USER (and GROUP, by
+                              default USER's) before opening any file; exec
+                              mode's command and --post-rotate run so too
+        --on-block MODE       when the disk takes no writes: wait (default) slows
+                              the producer; drop reads on into --buffer and drops
+                              whole lines when it is full, counted in a marker line
+        --buffer SIZE         what --on-block drop holds while writing is blocked
+                              (default 64M)
+        --metrics DIR         keep DIR/rotlog_NAME_PID.prom up to date (every 10s)
+                              for node_exporter's textfile collector
     -v, --verbose             report every file opened and rotated
     -V, --version             print the version and exit
     -h, --help                print this help and exit
@@ -130,6 +141,8 @@ type options struct {
 	manifest                    bool
 	multilineStart              string
 	multilineTimeout, input     string
+	user, dirMode, onBlock      string
+	buffer, metrics             string
 	backupCount                 int
 	interval                    int
 	utc, fsync, dryRun, verbose bool
@@ -163,6 +176,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.Lookup("timestamp").NoOptDefVal = defaultStampFlag
 	fs.BoolVar(&o.tee, "tee", false, "")
 	fs.StringVar(&o.mode, "mode", "0644", "")
+	fs.StringVar(&o.dirMode, "dir-mode", "0755", "")
 	fs.BoolVar(&o.fsync, "fsync", false, "")
 	fs.StringVar(&o.maxLine, "max-line", "1M", "")
 	fs.StringVar(&o.lockTimeout, "lock-timeout", "10s", "")
@@ -172,6 +186,10 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.input, "input", "", "")
 	fs.StringVar(&o.startTime, "start-time", "", "")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "")
+	fs.StringVar(&o.user, "user", "", "")
+	fs.StringVar(&o.onBlock, "on-block", "wait", "")
+	fs.StringVar(&o.buffer, "buffer", "64M", "")
+	fs.StringVar(&o.metrics, "metrics", "", "")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "")
 	fs.BoolVarP(&o.version, "version", "V", false, "")
 	fs.BoolVarP(&o.help, "help", "h", false, "")
@@ -217,7 +235,7 @@ func parseArgs(args []string) (*options, error) {
 		_, err := parseTime("", time.UTC)
 		return nil, usageError{err}
 	}
-	for _, name := range []string{"suffix", "rotate-to", "compress-delay", "tz", "size", "max-age", "symlink", "post-rotate", "timestamp", "compress", "multiline-start", "input"} {
+	for _, name := range []string{"suffix", "rotate-to", "compress-delay", "tz", "size", "max-age", "symlink", "post-rotate", "timestamp", "compress", "multiline-start", "input", "user", "metrics"} {
 		if f := fs.Lookup(name); f.Changed && f.Value.String() == "" {
 			return nil, usagef("--%s needs a value", name)
 		}
@@ -230,6 +248,10 @@ type config struct {
 	pat         *pattern.Pattern
 	loc         *time.Location
 	mode        uint32
+	dirMode     uint32
+	user        *credential // --user, nil for none
+	dropBuffer  int64       // --on-block drop: the --buffer size; 0 for wait
+	metrics     string      // --metrics directory, "" for none
 	maxLine     int
 	lockTimeout time.Duration
 	drain       time.Duration // --drain-timeout; 0: until end of input
@@ -315,6 +337,38 @@ func (o *options) config(realNow time.Time) (*config, error) {
 		return nil, usagef("--mode: 0 would make files nobody can read; give the bits, like 0600")
 	}
 	c.mode = uint32(m)
+	dm, err := strconv.ParseUint(o.dirMode, 8, 32)
+	if err != nil || dm > 0o777 {
+		return nil, usagef("--dir-mode: %q is not an octal mode like 0755", o.dirMode)
+	}
+	if dm&0o700 != 0o700 {
+		return nil, usagef("--dir-mode: %s would make directories rotlog cannot use; give at least 0700", o.dirMode)
+	}
+	c.dirMode = uint32(dm)
+	if o.user != "" {
+		if c.user, err = lookupCredential(o.user); err != nil {
+			return nil, usagef("--user: %v", err)
+		}
+	}
+	buf, err := parseSize(o.buffer)
+	if err != nil || buf < 1<<10 || buf > 1<<40 {
+		return nil, usagef("--buffer: %q is not a size from 1K to 1T, like 64M", o.buffer)
+	}
+	switch o.onBlock {
+	case "wait":
+	case "drop":
+		c.dropBuffer = buf
+	default:
+		return nil, usagef("--on-block: %q is neither wait nor drop", o.onBlock)
+	}
+	if o.metrics != "" {
+		if fi, err := os.Stat(o.metrics); err != nil {
+			return nil, usagef("--metrics: %v", err)
+		} else if !fi.IsDir() {
+			return nil, usagef("--metrics: %s is not a directory", o.metrics)
+		}
+		c.metrics = o.metrics
+	}
 	ml, err := parseSize(o.maxLine)
 	if err != nil || ml < 1 || ml > 1<<30 {
 		return nil, usagef("--max-line: %q is not a size from 1 to 1G", o.maxLine)

@@ -31,6 +31,7 @@ func main() {
 // run is rotlog without a process around it. It returns the exit code: 0,
 // 2 for a bad command line (found before any input is read), 1 otherwise.
 func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	clean := false // served to the end without an error: --metrics removes its file
 	o, err := parseArgs(args)
 	if err != nil {
 		return fail(stderr, err)
@@ -60,9 +61,19 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if dir := existingDir(c.pat.Path(time.Now().Add(c.offset))); sharedFS(dir) != "" {
 		fmt.Fprintf(stderr, "rotlog: warning: %s is on a %s file system: appends from several hosts to one file are not atomic there; let one host write each file (a target per host, or a collector)\n", dir, sharedFS(dir))
 	}
+	if c.user != nil {
+		// Before any file is opened and before exec mode's command starts.
+		if err := c.user.become(); err != nil {
+			return fail(stderr, err)
+		}
+	}
 	a := newApp(c, stdout, stderr)
 	if err := a.out.rot.CheckSettings(); err != nil {
 		return fail(stderr, usageError{err})
+	}
+	if c.metrics != "" {
+		m := newMetricsFile(metricsName(c.metrics, c.pat.String(), os.Getpid()), c.pat.String(), a.out.stats, a.log)
+		defer func() { m.close(clean) }()
 	}
 	if len(o.args) == 0 {
 		in, keep := stdin, (*os.File)(nil)
@@ -77,6 +88,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		if err := a.serve([]*source{src}, nil); err != nil {
 			return fail(stderr, err)
 		}
+		clean = true
 		return 0
 	}
 	kid, pipes, err := startCommand(o.args)
@@ -99,6 +111,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			status = 1 // rotlog's failure, not the command's
 		}
 	}
+	clean = err == nil
 	return status
 }
 

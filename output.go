@@ -39,7 +39,9 @@ type output struct {
 	mu  sync.Mutex // guards rot
 	rot *rotator.Rotator
 
-	tee *teeCopy // nil when not teeing
+	tee   *teeCopy   // nil when not teeing
+	queue *dropQueue // --on-block drop; nil for wait
+	stats *stats     // --metrics; nil when not counting
 
 	// stop is done when rotlog stops: a failing write is not retried.
 	// locks is done when data already read may no longer wait for a lock
@@ -83,13 +85,19 @@ func (o *output) write(p, raw []byte, held unwritten, now time.Time) error {
 		o.tee.copy(raw)
 	}
 	backoff := 10 * time.Millisecond
-	var failed, reported time.Time
+	var failed, reported, blocked time.Time
 	var lastErr string
 	for {
 		// The lock is not held while waiting: signals and ticks go on.
 		o.mu.Lock()
 		n, err := o.rot.Write(o.locks, p, now)
 		o.mu.Unlock()
+		if s := o.stats; s != nil {
+			s.wrote(p[:n], err, blocked)
+			if !blocked.IsZero() || err != nil {
+				blocked = time.Now()
+			}
+		}
 		p = p[n:]
 		if err == nil {
 			if !failed.IsZero() {
@@ -102,7 +110,11 @@ func (o *output) write(p, raw []byte, held unwritten, now time.Time) error {
 			return &unwrittenError{bytes: n, lines: lines, err: err, permanent: permanent(err)}
 		}
 		if msg := err.Error(); msg != lastErr || time.Since(reported) > 30*time.Second {
-			o.log.warnf("error: %v; retrying (input is not read meanwhile)", err)
+			meanwhile := "input is not read meanwhile"
+			if o.queue != nil {
+				meanwhile = "input is read on into --buffer, and dropped when it is full"
+			}
+			o.log.warnf("error: %v; retrying (%s)", err, meanwhile)
 			lastErr, reported = msg, time.Now()
 			if failed.IsZero() {
 				failed = reported
@@ -122,7 +134,11 @@ func (o *output) write(p, raw []byte, held unwritten, now time.Time) error {
 func (o *output) tick(ctx context.Context, now time.Time) (rotator.Events, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.rot.Tick(ctx, now)
+	ev, err := o.rot.Tick(ctx, now)
+	if o.stats != nil {
+		o.stats.rotations.Add(int64(ev.Rotations))
+	}
+	return ev, err
 }
 
 // nextTick is when tick next has work to do.
@@ -146,11 +162,25 @@ func (o *output) rotate(ctx context.Context, now time.Time) error {
 	return o.rot.Rotate(ctx, now)
 }
 
-// close closes the current file.
+// close writes what --on-block drop still holds, then closes the current
+// file.
 func (o *output) close() error {
+	var err error
+	if o.queue != nil {
+		err = o.queue.close()
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.rot.Close()
+	return errors.Join(err, o.rot.Close())
+}
+
+// sink returns what one source's batcher writes to: the output itself, or
+// with --on-block drop a front of its own to the queue.
+func (o *output) sink() sink {
+	if o.queue == nil {
+		return o
+	}
+	return &dropFront{q: o.queue}
 }
 
 // teeBuffer bounds what --tee holds for a slow standard output.
@@ -219,4 +249,220 @@ func (t *teeCopy) close(wait time.Duration) {
 	case <-t.done:
 	case <-timer.C:
 	}
+}
+
+// dropQueue is --on-block drop: the sources put batches into it without
+// waiting for the disk, and one goroutine writes them in order through
+// output.write (which retries a failing write as ever). It holds at most
+// size bytes: when a batch does not fit, the whole lines that fit are
+// kept and the rest are dropped, whole lines only, counted. Where lines
+// were dropped a marker line takes their place in the log, written when
+// the writer gets to it, and said on stderr then too.
+type dropQueue struct {
+	out         *output
+	size        int64
+	onPermanent func() // called when the writer meets a permanent error
+
+	mu     sync.Mutex
+	cond   *sync.Cond // items taken or added, the writer stopped
+	items  []queued
+	queued int64 // bytes of data in items and in the one being written
+	closed bool
+	err    *unwrittenError // why the writer stopped; what was not written
+	done   chan struct{}   // the writer has stopped
+
+	drop drops // dropped since the last marker
+}
+
+// queued is one batch to write, or a marker for dropped lines.
+type queued struct {
+	p      []byte
+	now    time.Time
+	marker *drops
+}
+
+// drops counts lines dropped in a row.
+type drops struct {
+	lines, bytes int64
+	first, last  time.Time
+}
+
+func (d *drops) line() []byte {
+	return fmt.Appendf(nil, "rotlog: dropped %d lines (%d bytes) between %s and %s\n",
+		d.lines, d.bytes, d.first.Format(time.RFC3339), d.last.Format(time.RFC3339))
+}
+
+func newDropQueue(out *output, size int64) *dropQueue {
+	q := &dropQueue{out: out, size: size, done: make(chan struct{}), onPermanent: func() {}}
+	q.cond = sync.NewCond(&q.mu)
+	go q.run()
+	return q
+}
+
+// dropFront is one source's way into a dropQueue: it remembers where that
+// source's current line stands, so that a line is kept or dropped whole.
+type dropFront struct {
+	q        *dropQueue
+	dropping bool // the start of the current line was dropped: drop the rest
+	kept     bool // the start of the current line was queued: queue the rest
+}
+
+// write queues p, whole lines read at now (or a piece of a line too long
+// to hold back), as far as the queue has room, and drops the rest. It
+// never waits for the disk; it waits for room only to queue the rest of a
+// line whose start is queued already. After the writer stopped, p is
+// counted as not written.
+func (f *dropFront) write(p, raw []byte, _ unwritten, now time.Time) error {
+	q := f.q
+	if raw != nil && q.out.tee != nil {
+		q.out.tee.copy(raw)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if f.dropping {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			q.dropped(p, 0, now)
+			return nil
+		}
+		q.dropped(p[:i+1], 0, now)
+		p, f.dropping = p[i+1:], false
+	}
+	if f.kept && len(p) > 0 {
+		end := len(p)
+		if i := bytes.IndexByte(p, '\n'); i >= 0 {
+			end = i + 1
+		}
+		for q.err == nil && q.queued > 0 && q.queued+int64(end) > q.size {
+			q.cond.Wait()
+		}
+		q.push(p[:end], now)
+		p, f.kept = p[end:], end == len(p) && p[end-1] != '\n'
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	keep := len(p)
+	if room := q.size - q.queued; int64(keep) > room {
+		keep = bytes.LastIndexByte(p[:max(room, 0)], '\n') + 1
+	}
+	if keep > 0 {
+		q.push(p[:keep], now)
+		f.kept = p[keep-1] != '\n'
+	}
+	if rest := p[keep:]; len(rest) > 0 {
+		lines := countNewlines(rest)
+		if rest[len(rest)-1] != '\n' {
+			lines++
+			f.dropping = true
+		}
+		q.dropped(rest, lines, now)
+	}
+	return nil
+}
+
+// push queues a copy of p, after a marker for lines dropped before it.
+func (q *dropQueue) push(p []byte, now time.Time) {
+	if q.err != nil {
+		q.err.bytes += len(p)
+		q.err.lines += countNewlines(p)
+		return
+	}
+	q.pushMarker()
+	q.items = append(q.items, queued{p: bytes.Clone(p), now: now})
+	q.queued += int64(len(p))
+	q.cond.Broadcast()
+}
+
+// pushMarker queues the marker for lines dropped since the last one, if any.
+func (q *dropQueue) pushMarker() {
+	if q.drop.bytes == 0 {
+		return
+	}
+	d := q.drop
+	q.drop = drops{}
+	q.items = append(q.items, queued{now: d.last, marker: &d})
+}
+
+// dropped counts p, lines lines, as dropped at now.
+func (q *dropQueue) dropped(p []byte, lines int, now time.Time) {
+	if len(p) == 0 {
+		return
+	}
+	if q.drop.bytes == 0 {
+		q.drop.first = now
+		q.out.log.warnf("writing is blocked and --buffer (%d bytes) is full: dropping whole lines until there is room", q.size)
+	}
+	q.drop.lines += int64(lines)
+	q.drop.bytes += int64(len(p))
+	q.drop.last = now
+	if s := q.out.stats; s != nil {
+		s.linesDropped.Add(int64(lines))
+		s.bytesDropped.Add(int64(len(p)))
+	}
+}
+
+// run writes the queue until it is closed and empty, or a write fails for
+// good (the stop policy ended the retries, or the error is permanent).
+func (q *dropQueue) run() {
+	defer close(q.done)
+	for {
+		q.mu.Lock()
+		for len(q.items) == 0 && !q.closed {
+			q.cond.Wait()
+		}
+		if len(q.items) == 0 {
+			q.mu.Unlock()
+			return
+		}
+		it := q.items[0]
+		q.items[0] = queued{}
+		q.items = q.items[1:]
+		q.mu.Unlock()
+
+		p := it.p
+		if it.marker != nil {
+			p = it.marker.line()
+			q.out.log.warnf("%s", bytes.TrimSuffix(p[len("rotlog: "):], []byte("\n")))
+		}
+		err := q.out.write(p, nil, nil, it.now)
+
+		q.mu.Lock()
+		q.queued -= int64(len(it.p))
+		q.cond.Broadcast()
+		if err != nil {
+			ue, ok := err.(*unwrittenError)
+			if !ok {
+				ue = &unwrittenError{err: err}
+			}
+			for _, rest := range q.items {
+				ue.bytes += len(rest.p)
+				ue.lines += countNewlines(rest.p)
+			}
+			q.items, q.queued, q.err = nil, 0, ue
+			q.mu.Unlock()
+			if ue.permanent {
+				q.onPermanent()
+			}
+			return
+		}
+		q.mu.Unlock()
+	}
+}
+
+// close writes what is queued, and a marker for lines dropped at the end,
+// and returns what could not be written.
+func (q *dropQueue) close() error {
+	q.mu.Lock()
+	if q.err == nil {
+		q.pushMarker()
+	}
+	q.closed = true
+	q.cond.Broadcast()
+	q.mu.Unlock()
+	<-q.done
+	if q.err != nil {
+		return q.err
+	}
+	return nil
 }

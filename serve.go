@@ -78,6 +78,12 @@ func newApp(c *config, stdout, stderr io.Writer) *app {
 	if c.tee {
 		out.tee = newTeeCopy(stdout, log)
 	}
+	if c.metrics != "" {
+		out.stats = &stats{}
+	}
+	if c.dropBuffer > 0 {
+		out.queue = newDropQueue(out, c.dropBuffer)
+	}
 	out.rot = rotator.New(rotator.Config{
 		Pattern:      c.pat,
 		Mode:         os.FileMode(c.mode),
@@ -90,8 +96,9 @@ func newApp(c *config, stdout, stderr io.Writer) *app {
 		Logf:         log.warnf,
 		Verbosef:     log.verbosef,
 		Locked:       lockedHook,
+		DirMode:      os.FileMode(c.dirMode),
 	})
-	return &app{
+	a := &app{
 		cfg:       c,
 		log:       log,
 		out:       out,
@@ -102,6 +109,10 @@ func newApp(c *config, stdout, stderr io.Writer) *app {
 		drained:   drained,
 		endDrain:  endDrain,
 	}
+	if out.queue != nil {
+		out.queue.onPermanent = a.stopNow // nothing more can be written
+	}
+	return a
 }
 
 // stopNow stops rotlog (see the stop policy); again, it ends the drain.
@@ -203,7 +214,7 @@ func (a *app) now() time.Time { return time.Now().Add(a.cfg.offset) }
 
 // source returns a source reading in (and copying it to --tee).
 func (a *app) source(in *os.File) *source {
-	return newSource(in, a.cfg.newBatcher(a.out), a.now)
+	return newSource(in, a.cfg.newBatcher(a.out.sink()), a.now)
 }
 
 // child is the command of exec mode, if any.
@@ -430,6 +441,9 @@ func (a *app) keep(last <-chan struct{}, done chan<- struct{}) {
 		case <-retry.C:
 		}
 		again := a.keeper.Pass(ctx, a.now())
+		if a.out.stats != nil {
+			a.out.stats.housekept(again)
+		}
 		if final {
 			return
 		}

@@ -27,6 +27,7 @@ type Config struct {
 	Symlink      string        // keep this symbolic link pointing at the file being written; "" for none
 	MarkHook     bool          // mark created files for the post-rotate hook (see Keeper)
 	MarkManifest bool          // mark created files for a manifest line (see Keeper)
+	DirMode      fs.FileMode   // permission bits of created directories, before umask; 0 for 0755
 
 	// Logf, if set, receives warnings (a broken stale lock, a long wait).
 	Logf func(format string, args ...any)
@@ -71,6 +72,9 @@ type Events struct {
 func New(cfg Config) *Rotator {
 	if cfg.Mode == 0 {
 		cfg.Mode = 0o644
+	}
+	if cfg.DirMode == 0 {
+		cfg.DirMode = 0o755
 	}
 	return &Rotator{cfg: cfg, pat: cfg.Pattern}
 }
@@ -382,7 +386,7 @@ func (r *Rotator) lockedUnless(ctx context.Context, lockPath string, done func()
 	l := r.lockAt(lockPath)
 	unlock, err := l.acquireUnless(ctx, done)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err = mkdirAll(filepath.Dir(lockPath)); err == nil {
+		if err = mkdirAll(filepath.Dir(lockPath), r.cfg.DirMode); err == nil {
 			unlock, err = l.acquireUnless(ctx, done)
 		}
 	}
@@ -669,7 +673,7 @@ func (r *Rotator) openAppend(path string) (f *os.File, created bool, err error) 
 		}
 		if errors.Is(err, fs.ErrNotExist) {
 			// A directory is missing, or the file was removed in between.
-			if err = mkdirAll(filepath.Dir(path)); err != nil {
+			if err = mkdirAll(filepath.Dir(path), r.cfg.DirMode); err != nil {
 				return nil, false, err
 			}
 			continue
@@ -770,7 +774,7 @@ func (r *Rotator) rotateEnded(now time.Time) error {
 func (r *Rotator) rotate(path string, start time.Time) error {
 	name := r.pat.RotatedName(start)
 	dir := filepath.Dir(name)
-	if err := mkdirAll(dir); err != nil {
+	if err := mkdirAll(dir, r.cfg.DirMode); err != nil {
 		return fmt.Errorf("rotate: %w", err)
 	}
 	name, err := rotateTo(path, name, 0)
@@ -907,10 +911,10 @@ func decodeStart(b []byte) (time.Time, bool) {
 	return time.Unix(0, ns), true
 }
 
-// mkdirAll creates dir and its parents, tolerating another process
-// creating them at the same time.
-func mkdirAll(dir string) error {
-	err := os.MkdirAll(dir, 0o755)
+// mkdirAll creates dir and its parents with mode (before umask),
+// tolerating another process creating them at the same time.
+func mkdirAll(dir string, mode fs.FileMode) error {
+	err := os.MkdirAll(dir, mode)
 	if errors.Is(err, fs.ErrExist) {
 		return nil
 	}

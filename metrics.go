@@ -1,0 +1,154 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metricsEvery is how often --metrics rewrites its file.
+const metricsEvery = 10 * time.Second
+
+// stats counts what a pipeline does, for --metrics. The writing path only
+// adds to atomic counters; the metrics file reads them.
+type stats struct {
+	lines, bytes     atomic.Int64 // written
+	writeErrors      atomic.Int64 // failed write attempts (each retry counts)
+	blockedNanos     atomic.Int64 // time spent retrying failed writes
+	linesDropped     atomic.Int64 // --on-block drop
+	bytesDropped     atomic.Int64
+	rotations        atomic.Int64 // files this pipeline renamed
+	housekeepPasses  atomic.Int64
+	housekeepPending atomic.Int64 // 1 while the last pass left work for a later one
+}
+
+// wrote counts one write attempt that wrote p and failed with err (nil:
+// it worked). blockedSince is when the previous attempt failed (zero: it
+// did not): the time since then was spent blocked.
+func (s *stats) wrote(p []byte, err error, blockedSince time.Time) {
+	if len(p) > 0 {
+		s.bytes.Add(int64(len(p)))
+		s.lines.Add(int64(countNewlines(p)))
+	}
+	if err != nil {
+		s.writeErrors.Add(1)
+	}
+	if !blockedSince.IsZero() {
+		s.blockedNanos.Add(int64(time.Since(blockedSince)))
+	}
+}
+
+// housekept counts a housekeeping pass; again says it left work for later.
+func (s *stats) housekept(again bool) {
+	s.housekeepPasses.Add(1)
+	v := int64(0)
+	if again {
+		v = 1
+	}
+	s.housekeepPending.Store(v)
+}
+
+// metricsName is the file --metrics keeps for target in dir, for the
+// process pid: rotlog_NAME_PID.prom, NAME the target's base name with
+// every character but [a-zA-Z0-9_] made an underscore.
+func metricsName(dir, target string, pid int) string {
+	name := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_':
+			return r
+		}
+		return '_'
+	}, filepath.Base(target))
+	return filepath.Join(dir, fmt.Sprintf("rotlog_%s_%d.prom", name, pid))
+}
+
+// metricsFile keeps a pipeline's stats in a file for node_exporter's
+// textfile collector, rewritten atomically (a temporary file renamed over
+// it, so a reader never sees it half written) every metricsEvery.
+type metricsFile struct {
+	path string
+	reg  *prometheus.Registry
+	log  *logger
+
+	stopOnce sync.Once
+	stop     chan struct{}
+	done     chan struct{}
+	failed   bool // a write failed and was reported; touched by one goroutine at a time
+}
+
+// newMetricsFile writes the file for target's stats s at once, then every
+// metricsEvery until stop.
+func newMetricsFile(path, target string, s *stats, log *logger) *metricsFile {
+	reg := prometheus.NewRegistry()
+	labels := prometheus.Labels{"target": target}
+	counter := func(name, help string, v *atomic.Int64, scale float64) {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: name, Help: help, ConstLabels: labels,
+		}, func() float64 { return float64(v.Load()) * scale }))
+	}
+	counter("rotlog_lines_written_total", "Lines written to the target.", &s.lines, 1)
+	counter("rotlog_bytes_written_total", "Bytes written to the target.", &s.bytes, 1)
+	counter("rotlog_write_errors_total", "Write attempts that failed (each retry counts).", &s.writeErrors, 1)
+	counter("rotlog_blocked_seconds_total", "Time spent retrying failed writes.", &s.blockedNanos, 1e-9)
+	counter("rotlog_lines_dropped_total", "Lines dropped by --on-block drop.", &s.linesDropped, 1)
+	counter("rotlog_bytes_dropped_total", "Bytes dropped by --on-block drop.", &s.bytesDropped, 1)
+	counter("rotlog_rotations_total", "Files this pipeline rotated.", &s.rotations, 1)
+	counter("rotlog_housekeeping_passes_total", "Housekeeping passes run.", &s.housekeepPasses, 1)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "rotlog_housekeeping_backlog", Help: "1 while the last housekeeping pass left work for a later one (a file still held, a hook or compression to retry), else 0.", ConstLabels: labels,
+	}, func() float64 { return float64(s.housekeepPending.Load()) }))
+	m := &metricsFile{path: path, reg: reg, log: log, stop: make(chan struct{}), done: make(chan struct{})}
+	m.write()
+	go m.run()
+	return m
+}
+
+func (m *metricsFile) run() {
+	defer close(m.done)
+	t := time.NewTicker(metricsEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+			m.write()
+		}
+	}
+}
+
+// write writes the file, reporting the first failure and the recovery.
+func (m *metricsFile) write() {
+	err := prometheus.WriteToTextfile(m.path, m.reg)
+	switch {
+	case err != nil && !m.failed:
+		m.failed = true
+		m.log.warnf("--metrics: %v; metrics are not updated until this works", err)
+	case err == nil && m.failed:
+		m.failed = false
+		m.log.warnf("--metrics: %s is written again", m.path)
+	}
+}
+
+// close stops the updates. After a clean exit the file is removed (a
+// finished pipeline has nothing to report); otherwise it is written one
+// last time and left for the operator to see.
+func (m *metricsFile) close(clean bool) {
+	m.stopOnce.Do(func() { close(m.stop) })
+	<-m.done
+	if !clean {
+		m.write()
+		return
+	}
+	if err := os.Remove(m.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		m.log.warnf("--metrics: %v", err)
+	}
+}

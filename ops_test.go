@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// nobody returns the user nobody's IDs, or skips the test when rotlog
+// cannot change user here (not root, or no such user).
+func nobody(t *testing.T) (uid, gid int) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		skipUnlessRequired(t, "ROTLOG_REQUIRE_ROOT", "--user needs root")
+	}
+	u, err := user.Lookup("nobody")
+	if err != nil {
+		skipUnlessRequired(t, "ROTLOG_REQUIRE_ROOT", "no user nobody: %v", err)
+	}
+	uid, _ = strconv.Atoi(u.Uid)
+	gid, _ = strconv.Atoi(u.Gid)
+	return uid, gid
+}
+
+// openTo makes dir and its parents up to the temporary directory's root
+// reachable by everyone, and dir owned by uid, gid.
+func openTo(t *testing.T, dir string, uid, gid int) {
+	t.Helper()
+	for d := dir; d != os.TempDir() && d != "/" && d != "."; d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chown(dir, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func owner(t *testing.T, path string) (uid, gid int, mode os.FileMode) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	return int(st.Uid), int(st.Gid), fi.Mode()
+}
+
+// --user: the files and directories rotlog creates belong to the user,
+// exec mode's command and --post-rotate run as the user with its group
+// only, and where the user cannot write the error says so.
+func TestUser(t *testing.T) {
+	t.Parallel()
+	uid, gid := nobody(t)
+	dir := t.TempDir()
+	openTo(t, dir, uid, gid)
+
+	t.Run("exec", func(t *testing.T) {
+		cmd := rotlogCmd(t, dir, "rotlog", nil, "--user", "nobody", "--dir-mode", "0750", "-p", "logs/sub/exec.log",
+			"--", "sh", "-c", "id -u; id -g; id -G")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		want := fmt.Sprintf("%d\n%d\n%d\n", uid, gid, gid)
+		if got := readFile(t, filepath.Join(dir, "logs/sub/exec.log")); got != want {
+			t.Errorf("the command printed %q, want %q (uid, gid, groups of nobody)", got, want)
+		}
+		for _, p := range []string{"logs", "logs/sub", "logs/sub/exec.log"} {
+			u, g, mode := owner(t, filepath.Join(dir, p))
+			if u != uid || g != gid {
+				t.Errorf("%s is owned by %d:%d, want %d:%d", p, u, g, uid, gid)
+			}
+			if mode.IsDir() && mode.Perm()&^0o750 != 0 {
+				t.Errorf("%s has mode %v, want at most 0750 (--dir-mode)", p, mode.Perm())
+			}
+		}
+	})
+
+	t.Run("hook", func(t *testing.T) {
+		p := startRotlog(t, dir, "rotlog", nil, "--user", "nobody", "-p", "hook.log", "-w", "midnight",
+			"--start-time", "2026-11-24 23:59:59", "--post-rotate", "id -u > hook.out; true")
+		fmt.Fprintln(p.stdin, "before midnight")
+		waitFor(t, "the post-rotate hook", func() bool { return readFileQuiet(filepath.Join(dir, "hook.out")) != "" })
+		p.wait(t)
+		if got, want := readFile(t, filepath.Join(dir, "hook.out")), fmt.Sprintf("%d\n", uid); got != want {
+			t.Errorf("the hook ran as %q, want %q", got, want)
+		}
+		if u, _, _ := owner(t, filepath.Join(dir, "hook.log.2026-11-24")); u != uid {
+			t.Errorf("the rotated file is owned by %d, want %d", u, uid)
+		}
+	})
+
+	t.Run("cannot write", func(t *testing.T) {
+		root := filepath.Join(dir, "root-only")
+		if err := os.Mkdir(root, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		p := startRotlog(t, dir, "rotlog", nil, "--user", "nobody", "-p", "root-only/app.log")
+		fmt.Fprintln(p.stdin, "a line")
+		waitFor(t, "a permission error", func() bool {
+			s := p.stderr.String()
+			return strings.Contains(s, "root-only/app.log") && strings.Contains(s, "permission denied")
+		})
+	})
+
+	t.Run("refused", func(t *testing.T) {
+		// The rotlog on PATH sits in a directory only root may enter: run
+		// a copy nobody can run too.
+		src, err := exec.LookPath("rotlog")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin := filepath.Join(dir, "bin", "rotlog")
+		os.Mkdir(filepath.Dir(bin), 0o755)
+		if data, err := os.ReadFile(src); err != nil || os.WriteFile(bin, data, 0o755) != nil {
+			t.Fatalf("copying rotlog: %v", err)
+		}
+		for _, tc := range []struct {
+			args []string
+			as   *syscall.Credential
+			want string
+		}{
+			{[]string{"--user", "rotlog-no-such-user"}, nil, `--user: no user "rotlog-no-such-user"`},
+			{[]string{"--user", "nobody:rotlog-no-such-group"}, nil, `--user: no group "rotlog-no-such-group"`},
+			{[]string{"--user", "nobody"}, &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, "not root"},
+		} {
+			cmd := rotlogCmd(t, dir, "rotlog", nil, append(tc.args, "-p", "refused.log")...)
+			cmd.Path, cmd.Args[0] = bin, bin
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: tc.as}
+			out, err := cmd.CombinedOutput()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), tc.want) {
+				t.Errorf("rotlog %v: %v, %s; want exit 2 and %q", tc.args, err, out, tc.want)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(dir, "refused.log")); err == nil {
+			t.Error("a refused run created its file")
+		}
+	})
+}
+
+// parseMetrics reads a --metrics file with the Prometheus text parser.
+func parseMetrics(path string) (map[string]*dto.MetricFamily, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	return parser.TextToMetricFamilies(f)
+}
+
+// --metrics: the file parses, is labelled with the target, counts what was
+// written and rotated, is never seen half written, and goes at a clean exit.
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	mdir := filepath.Join(dir, "metrics")
+	os.Mkdir(mdir, 0o755)
+	p := startRotlog(t, dir, "rotlog", nil, "-p", "app.log", "--metrics", mdir)
+	path := filepath.Join(mdir, fmt.Sprintf("rotlog_app_log_%d.prom", p.cmd.Process.Pid))
+	const n = 1000
+	var in bytes.Buffer
+	for i := range n {
+		fmt.Fprintf(&in, "line %d\n", i)
+	}
+	p.stdin.Write(in.Bytes())
+	waitFor(t, "the lines written in app.log", func() bool { return len(readFileQuiet(filepath.Join(dir, "app.log"))) == in.Len() })
+	p.cmd.Process.Signal(syscall.SIGALRM)
+	value := func(mfs map[string]*dto.MetricFamily, name string) float64 {
+		mf := mfs[name]
+		if mf == nil || len(mf.Metric) != 1 {
+			return -1
+		}
+		m := mf.Metric[0]
+		if l := m.GetLabel(); len(l) != 1 || l[0].GetName() != "target" || l[0].GetValue() != "app.log" {
+			t.Errorf("%s has labels %v, want target=app.log", name, l)
+		}
+		if m.Counter != nil {
+			return m.Counter.GetValue()
+		}
+		return m.Gauge.GetValue()
+	}
+	var last map[string]*dto.MetricFamily
+	waitFor(t, "the metrics file to count every line and the rotation", func() bool {
+		mfs, err := parseMetrics(path)
+		if os.IsNotExist(err) {
+			return false
+		}
+		if err != nil {
+			t.Fatalf("%s does not parse: %v", path, err)
+		}
+		last = mfs
+		return value(mfs, "rotlog_lines_written_total") == n && value(mfs, "rotlog_rotations_total") == 1
+	})
+	for name, want := range map[string]float64{
+		"rotlog_bytes_written_total": float64(in.Len()), "rotlog_write_errors_total": 0,
+		"rotlog_lines_dropped_total": 0, "rotlog_blocked_seconds_total": 0, "rotlog_housekeeping_backlog": 0,
+	} {
+		if got := value(last, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	p.wait(t)
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("%s is still there after a clean exit (%v)", path, err)
+	}
+	if left, _ := os.ReadDir(mdir); len(left) != 0 {
+		t.Errorf("left in the metrics directory: %v", left)
+	}
+}
