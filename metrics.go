@@ -1,17 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // metricsEvery is how often --metrics rewrites its file.
@@ -73,10 +73,17 @@ func metricsName(dir, target string, pid int) string {
 // metricsFile keeps a pipeline's stats in a file for node_exporter's
 // textfile collector, rewritten atomically (a temporary file renamed over
 // it, so a reader never sees it half written) every metricsEvery.
+//
+// The file is in Prometheus's text format, written here rather than with
+// the Prometheus client: the client pulls in protobuf, whose package
+// initialisation opens a file before main runs, which would make rotlog's
+// start-up check of file descriptors come too late (see checkDescriptors).
+// The tests parse the file with the Prometheus client's own parser.
 type metricsFile struct {
-	path string
-	reg  *prometheus.Registry
-	log  *logger
+	path    string
+	target  string
+	metrics []metric
+	log     *logger
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -84,15 +91,18 @@ type metricsFile struct {
 	failed   bool // a write failed and was reported; touched by one goroutine at a time
 }
 
+// metric is one metric of the file: a counter or a gauge.
+type metric struct {
+	name, help, kind string
+	value            func() float64
+}
+
 // newMetricsFile writes the file for target's stats s at once, then every
 // metricsEvery until stop.
 func newMetricsFile(path, target string, s *stats, log *logger) *metricsFile {
-	reg := prometheus.NewRegistry()
-	labels := prometheus.Labels{"target": target}
+	m := &metricsFile{path: path, target: target, log: log, stop: make(chan struct{}), done: make(chan struct{})}
 	counter := func(name, help string, v *atomic.Int64, scale float64) {
-		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: name, Help: help, ConstLabels: labels,
-		}, func() float64 { return float64(v.Load()) * scale }))
+		m.metrics = append(m.metrics, metric{name, help, "counter", func() float64 { return float64(v.Load()) * scale }})
 	}
 	counter("rotlog_lines_written_total", "Lines written to the target.", &s.lines, 1)
 	counter("rotlog_bytes_written_total", "Bytes written to the target.", &s.bytes, 1)
@@ -102,13 +112,41 @@ func newMetricsFile(path, target string, s *stats, log *logger) *metricsFile {
 	counter("rotlog_bytes_dropped_total", "Bytes dropped by --on-block drop.", &s.bytesDropped, 1)
 	counter("rotlog_rotations_total", "Files this pipeline rotated.", &s.rotations, 1)
 	counter("rotlog_housekeeping_passes_total", "Housekeeping passes run.", &s.housekeepPasses, 1)
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "rotlog_housekeeping_backlog", Help: "1 while the last housekeeping pass left work for a later one (a file still held, a hook or compression to retry), else 0.", ConstLabels: labels,
-	}, func() float64 { return float64(s.housekeepPending.Load()) }))
-	m := &metricsFile{path: path, reg: reg, log: log, stop: make(chan struct{}), done: make(chan struct{})}
+	m.metrics = append(m.metrics, metric{"rotlog_housekeeping_backlog",
+		"1 while the last housekeeping pass left work for a later one (a file still held, a hook or compression to retry), else 0.",
+		"gauge", func() float64 { return float64(s.housekeepPending.Load()) }})
 	m.write()
 	go m.run()
 	return m
+}
+
+// text is the file's content in Prometheus's text exposition format.
+func (m *metricsFile) text() []byte {
+	label := `{target="` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(m.target) + `"}`
+	var b bytes.Buffer
+	for _, x := range m.metrics {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n%s%s %s\n",
+			x.name, x.help, x.name, x.kind, x.name, label, strconv.FormatFloat(x.value(), 'g', -1, 64))
+	}
+	return b.Bytes()
+}
+
+// writeFile replaces the file with a new one, atomically.
+func (m *metricsFile) writeFile() error {
+	tmp := fmt.Sprintf("%s.tmp-%d", m.path, os.Getpid())
+	if err := os.WriteFile(tmp, m.text(), 0o644); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil { // readable whatever the umask
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, m.path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 func (m *metricsFile) run() {
@@ -127,7 +165,7 @@ func (m *metricsFile) run() {
 
 // write writes the file, reporting the first failure and the recovery.
 func (m *metricsFile) write() {
-	err := prometheus.WriteToTextfile(m.path, m.reg)
+	err := m.writeFile()
 	switch {
 	case err != nil && !m.failed:
 		m.failed = true
