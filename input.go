@@ -260,6 +260,11 @@ func (s *source) read(ctx context.Context) error {
 	// at most that long; a stop's deadline wins, since ctx is checked
 	// after each deadline is set.
 	timer := s.b.rec != nil && s.pollable
+	if timer && s.b.pending() {
+		// A record held back from before (a stop came in between) keeps
+		// its timeout.
+		s.in.SetReadDeadline(time.Now().Add(s.b.rec.timeout))
+	}
 	for ctx.Err() == nil {
 		k, err := s.in.Read(s.b.space())
 		if k > 0 {

@@ -43,6 +43,11 @@ type output struct {
 	queue *dropQueue // --on-block drop; nil for wait
 	stats *stats     // --metrics; nil when not counting
 
+	// failing is set while a write fails and is retried: only then does
+	// --on-block drop drop lines. onFailing, if set, hears when it is set.
+	failing   atomic.Bool
+	onFailing func()
+
 	// stop is done when rotlog stops: a failing write is not retried.
 	// locks is done when data already read may no longer wait for a lock
 	// (see the stop policy in serve.go).
@@ -101,9 +106,13 @@ func (o *output) write(p, raw []byte, held unwritten, now time.Time) error {
 		p = p[n:]
 		if err == nil {
 			if !failed.IsZero() {
+				o.failing.Store(false)
 				o.log.warnf("writing works again after %s", time.Since(failed).Round(time.Millisecond))
 			}
 			return nil
+		}
+		if !o.failing.Swap(true) && o.onFailing != nil {
+			o.onFailing()
 		}
 		if permanent(err) || o.stop.Err() != nil {
 			n, lines := append(unwritten{p}, held...).count()
@@ -295,6 +304,12 @@ func (d *drops) line() []byte {
 func newDropQueue(out *output, size int64) *dropQueue {
 	q := &dropQueue{out: out, size: size, done: make(chan struct{}), onPermanent: func() {}}
 	q.cond = sync.NewCond(&q.mu)
+	out.onFailing = func() {
+		// A source waiting for room stops waiting: it drops now.
+		q.mu.Lock()
+		q.cond.Broadcast()
+		q.mu.Unlock()
+	}
 	go q.run()
 	return q
 }
@@ -340,6 +355,16 @@ func (f *dropFront) write(p, raw []byte, _ unwritten, now time.Time) error {
 		p, f.kept = p[end:], end == len(p) && p[end-1] != '\n'
 	}
 	if len(p) == 0 {
+		return nil
+	}
+	// While writing works, a full queue slows the producer, as in wait
+	// mode: only a write that fails makes lines be dropped.
+	for !q.out.failing.Load() && q.err == nil && q.queued > 0 && q.queued+int64(len(p)) > q.size {
+		q.cond.Wait()
+	}
+	if !q.out.failing.Load() && q.err == nil {
+		q.push(p, now)
+		f.kept = p[len(p)-1] != '\n'
 		return nil
 	}
 	keep := len(p)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -60,7 +61,8 @@ type app struct {
 	stopAt   time.Time // when stopped, for the report
 	killAt   time.Time // exec mode: when to kill the command's group; zero: never
 
-	stoppedCommand bool // exec mode: rotlog ended the command, as writing failed
+	stoppedCommand bool        // exec mode: rotlog ended the command, as writing failed
+	writeFailed    atomic.Bool // --on-block drop: the writer met a permanent error
 }
 
 // newApp returns the pipeline c describes, reporting to stderr and, with
@@ -96,6 +98,7 @@ func newApp(c *config, stdout, stderr io.Writer) *app {
 		Logf:         log.warnf,
 		Verbosef:     log.verbosef,
 		Locked:       lockedHook,
+		Now:          func() time.Time { return time.Now().Add(c.offset) },
 		DirMode:      os.FileMode(c.dirMode),
 	})
 	a := &app{
@@ -110,7 +113,12 @@ func newApp(c *config, stdout, stderr io.Writer) *app {
 		endDrain:  endDrain,
 	}
 	if out.queue != nil {
-		out.queue.onPermanent = a.stopNow // nothing more can be written
+		out.queue.onPermanent = func() {
+			// Nothing more can be written: reading on would only drop.
+			a.writeFailed.Store(true)
+			a.stopNow()
+			a.endDrain()
+		}
 	}
 	return a
 }
@@ -291,7 +299,7 @@ func (a *app) serve(sources []*source, kid child) error {
 		}
 	}
 	if kid != nil {
-		a.awaitCommand(kid, control, errors.Join(errs...) != nil)
+		a.awaitCommand(kid, control, errors.Join(errs...) != nil || a.writeFailed.Load())
 	}
 	a.reportOpen(sources)
 	if a.out.tee != nil {

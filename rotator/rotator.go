@@ -35,6 +35,10 @@ type Config struct {
 	Verbosef func(format string, args ...any)
 	// Locked, if set, is called while the target's lock is held. For tests.
 	Locked func()
+	// Now, if set, is the caller's clock (the one whose times it passes):
+	// it tells a line written late from one read after the clock stepped
+	// back (see lateFile).
+	Now func() time.Time
 	// Unlocked, if set, is called at each step of an open without the lock
 	// (see openCurrent): "opened", "period" and "name", after the step of
 	// that name succeeded. For tests, to rotate the file in between.
@@ -529,7 +533,11 @@ func (r *Rotator) lateFile(path string, start time.Time) (name string, isLate bo
 	if err != nil || !fi.Mode().IsRegular() || !r.periodOf(path, fi).After(start) {
 		return "", false
 	}
-	ours := start.Equal(r.recent[0]) || start.Equal(r.recent[1])
+	// The line is late, not from a clock that stepped back, if this Rotator
+	// wrote in its period, or the clock now shows the active file's period
+	// begun (it is not from the future).
+	ours := start.Equal(r.recent[0]) || start.Equal(r.recent[1]) ||
+		r.cfg.Now != nil && !r.cfg.Now().Before(r.periodOf(path, fi))
 	base := r.pat.RotatedName(start)
 	found := ""
 	for i := 0; ; i++ {
