@@ -463,6 +463,11 @@ func (q *dropQueue) run() {
 			for _, rest := range q.items {
 				ue.bytes += len(rest.p)
 				ue.lines += countNewlines(rest.p)
+				if m := rest.marker; m != nil {
+					// Lines dropped before: not written either.
+					ue.bytes += int(m.bytes)
+					ue.lines += int(m.lines)
+				}
 			}
 			q.items, q.queued, q.err = nil, 0, ue
 			q.mu.Unlock()
@@ -487,6 +492,11 @@ func (q *dropQueue) close() error {
 	q.mu.Unlock()
 	<-q.done
 	if q.err != nil {
+		// Lines dropped since the last marker, which never went out.
+		q.mu.Lock()
+		q.err.bytes += int(q.drop.bytes)
+		q.err.lines += int(q.drop.lines)
+		q.mu.Unlock()
 		return q.err
 	}
 	return nil
