@@ -167,7 +167,9 @@ http {
 	// and starts new workers; the old ones finish their requests.
 	reloads := func() int { return strings.Count(readFileQuiet(errorLog), "(SIGHUP) received") }
 	ncmd.Process.Signal(syscall.SIGHUP)
-	if !pollUntil(stopLimit, func() bool { return reloads() == 1 && strings.Count(readFileQuiet(errorLog), "start worker processes") == 2 }) {
+	if !pollUntil(stopLimit, func() bool {
+		return reloads() == 1 && strings.Count(readFileQuiet(errorLog), "start worker processes") == 2
+	}) {
 		t.Fatalf("nginx did not reload; error.log:\n%s", readFileQuiet(errorLog))
 	}
 	waitMore(1000, "after the reload")
