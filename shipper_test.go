@@ -173,6 +173,12 @@ func TestRsyslogShipper(t *testing.T) {
 	for _, k := range sent {
 		produced += k
 	}
+	// The pipelines rotated (and compressed) while rsyslog followed them.
+	rotated, _ := filepath.Glob(active + ".*[0-9]")
+	compressed, _ := filepath.Glob(active + ".*.gz")
+	if len(rotated)+len(compressed) < 3 || len(compressed) == 0 {
+		t.Errorf("%d rotated files, %d of them compressed: the pipelines hardly rotated", len(rotated)+len(compressed), len(compressed))
+	}
 
 	// Wait (generously: the machine is shared) until every line is there.
 	arrived := func() int {
@@ -192,7 +198,7 @@ func TestRsyslogShipper(t *testing.T) {
 
 	mu.Lock()
 	defer mu.Unlock()
-	t.Logf("produced %d lines (%v), received %d lines (%d distinct, %d probe)", produced, sent, total, len(received), probes)
+	t.Logf("produced %d lines (%v), received %d lines (%d distinct, %d probe); %d rotated files at the end, %d compressed", produced, sent, total, len(received), probes, len(rotated)+len(compressed), len(compressed))
 	lost, doubled := 0, 0
 	for i, k := range sent {
 		for seq := range k {
