@@ -103,7 +103,7 @@ func TestRsyslogShipper(t *testing.T) {
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	shipper := exec.Command(rsyslogd, "-n", "-C", "-f", conf, "-i", filepath.Join(work, "rsyslogd.pid"))
+	shipper := exec.Command(rsyslogd, "-n", "-f", conf, "-i", filepath.Join(work, "rsyslogd.pid"))
 	shipperOut := new(syncBuffer)
 	shipper.Stdout, shipper.Stderr = shipperOut, shipperOut
 	if err := shipper.Start(); err != nil {
