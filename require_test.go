@@ -17,6 +17,7 @@ import (
 //	ROTLOG_REQUIRE_MANDOC      TestManPageLint
 //	ROTLOG_REQUIRE_APACHE      TestApacheGraceful
 //	ROTLOG_REQUIRE_NGINX       TestNginxFIFO
+//	ROTLOG_REQUIRE_RSYSLOG     TestRsyslogShipper
 func skipUnlessRequired(t *testing.T, require, format string, args ...any) {
 	t.Helper()
 	why := fmt.Sprintf(format, args...)
