@@ -27,7 +27,18 @@ type stats struct {
 	bytesDropped     atomic.Int64
 	rotations        atomic.Int64 // files this pipeline renamed
 	housekeepPasses  atomic.Int64
-	housekeepPending atomic.Int64 // 1 while the last pass left work for a later one
+	housekeepBacklog atomic.Int64 // files the last pass left for a later one
+	lockWaits        atomic.Int64 // waits for a lock another process held
+	lockWaitNanos    atomic.Int64
+}
+
+// lockWaited counts a wait of d for a lock; s may be nil (not counting).
+func (s *stats) lockWaited(d time.Duration) {
+	if s == nil {
+		return
+	}
+	s.lockWaits.Add(1)
+	s.lockWaitNanos.Add(int64(d))
 }
 
 // wrote counts one write attempt that wrote p and failed with err (nil:
@@ -46,14 +57,10 @@ func (s *stats) wrote(p []byte, err error, blockedSince time.Time) {
 	}
 }
 
-// housekept counts a housekeeping pass; again says it left work for later.
-func (s *stats) housekept(again bool) {
+// housekept counts a housekeeping pass that left backlog files for later.
+func (s *stats) housekept(backlog int) {
 	s.housekeepPasses.Add(1)
-	v := int64(0)
-	if again {
-		v = 1
-	}
-	s.housekeepPending.Store(v)
+	s.housekeepBacklog.Store(int64(backlog))
 }
 
 // metricsName is the file --metrics keeps for target in dir, for the
@@ -111,10 +118,12 @@ func newMetricsFile(path, target string, s *stats, log *logger) *metricsFile {
 	counter("rotlog_lines_dropped_total", "Lines dropped by --on-block drop.", &s.linesDropped, 1)
 	counter("rotlog_bytes_dropped_total", "Bytes dropped by --on-block drop.", &s.bytesDropped, 1)
 	counter("rotlog_rotations_total", "Files this pipeline rotated.", &s.rotations, 1)
+	counter("rotlog_lock_waits_total", "Waits for a lock another process held.", &s.lockWaits, 1)
+	counter("rotlog_lock_wait_seconds_total", "Time spent waiting for locks other processes held.", &s.lockWaitNanos, 1e-9)
 	counter("rotlog_housekeeping_passes_total", "Housekeeping passes run.", &s.housekeepPasses, 1)
 	m.metrics = append(m.metrics, metric{"rotlog_housekeeping_backlog",
-		"1 while the last housekeeping pass left work for a later one (a file still held, a hook or compression to retry), else 0.",
-		"gauge", func() float64 { return float64(s.housekeepPending.Load()) }})
+		"Rotated files the last housekeeping pass left with work for a later one (still held, not yet due, a hook or compression to retry).",
+		"gauge", func() float64 { return float64(s.housekeepBacklog.Load()) }})
 	m.write()
 	go m.run()
 	return m

@@ -219,3 +219,59 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("left in the metrics directory: %v", left)
 	}
 }
+
+// --metrics counts the waits for a lock another process holds, and the time
+// waited: a pipeline writes while rotlog-holdlock hangs holding the lock,
+// which is broken once that process is killed and the lock is older than
+// --lock-timeout.
+func TestMetricsLockWaits(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	mdir := filepath.Join(dir, "metrics")
+	os.Mkdir(mdir, 0o755)
+	ready := filepath.Join(dir, "ready")
+	hold := startRotlog(t, dir, "rotlog-holdlock", []string{"ROTLOG_HOLDLOCK_READY=" + ready}, "-p", "app.log", "-when", "midnight")
+	defer hold.cmd.Process.Kill()
+	hold.stdin.Write([]byte("held\n"))
+	waitFor(t, "rotlog-holdlock to hold the lock", func() bool { return exists(ready) })
+
+	p := startRotlog(t, dir, "rotlog", nil, "-p", "app.log", "-when", "midnight", "--lock-timeout", "200ms", "--metrics", mdir)
+	path := filepath.Join(mdir, fmt.Sprintf("rotlog_app_log_%d.prom", p.cmd.Process.Pid))
+	value := func(name string) float64 {
+		mfs, err := parseMetrics(path)
+		if os.IsNotExist(err) {
+			return -1
+		}
+		if err != nil {
+			t.Fatalf("%s does not parse: %v", path, err)
+		}
+		mf := mfs[name]
+		if mf == nil || len(mf.Metric) != 1 || mf.Metric[0].Counter == nil {
+			t.Fatalf("%s: no single counter %s", path, name)
+		}
+		m := mf.Metric[0]
+		if l := m.GetLabel(); len(l) != 1 || l[0].GetName() != "target" || l[0].GetValue() != "app.log" {
+			t.Errorf("%s has labels %v, want target=app.log", name, l)
+		}
+		return m.Counter.GetValue()
+	}
+	waitFor(t, "the first metrics file", func() bool { return value("rotlog_lock_waits_total") >= 0 })
+	if n, s := value("rotlog_lock_waits_total"), value("rotlog_lock_wait_seconds_total"); n != 0 || s != 0 {
+		t.Fatalf("before any wait: rotlog_lock_waits_total %v, rotlog_lock_wait_seconds_total %v; want 0", n, s)
+	}
+	p.stdin.Write([]byte("waited\n"))
+	waitFor(t, "rotlog to report its wait for the lock", func() bool {
+		return strings.Contains(p.stderr.String(), "waiting for lock")
+	})
+	hold.cmd.Process.Kill()
+	hold.cmd.Wait()
+	waitFor(t, "the line written once the lock was broken", func() bool {
+		return string(readFileQuiet(filepath.Join(dir, "app.log"))) == "waited\n"
+	})
+	waitFor(t, "the metrics file to count the wait", func() bool { return value("rotlog_lock_waits_total") >= 1 })
+	if s := value("rotlog_lock_wait_seconds_total"); s <= 0 {
+		t.Errorf("rotlog_lock_wait_seconds_total = %v after a wait, want > 0", s)
+	}
+	p.stdin.Close()
+	p.wait(t)
+}

@@ -100,6 +100,7 @@ func newApp(c *config, stdout, stderr io.Writer) *app {
 		Locked:       lockedHook,
 		Now:          func() time.Time { return time.Now().Add(c.offset) },
 		DirMode:      os.FileMode(c.dirMode),
+		LockWait:     out.stats.lockWaited, // nil-safe: no --metrics, nothing counted
 	})
 	a := &app{
 		cfg:       c,
@@ -450,7 +451,7 @@ func (a *app) keep(last <-chan struct{}, done chan<- struct{}) {
 		}
 		again := a.keeper.Pass(ctx, a.now())
 		if a.out.stats != nil {
-			a.out.stats.housekept(again)
+			a.out.stats.housekept(a.keeper.Backlog())
 		}
 		if final {
 			return

@@ -51,6 +51,7 @@ type Keeper struct {
 	hk       Housekeeping
 	logf     func(string, ...any)
 	verbosef func(string, ...any)
+	backlog  int // files the last Pass left for a later one
 }
 
 // NewKeeper returns the Keeper of a target; logf and verbosef receive
@@ -90,6 +91,8 @@ type rotated struct {
 // When ctx is done it stops compressing and starts no hook.
 func (k *Keeper) Pass(ctx context.Context, now time.Time) (again bool) {
 	files := k.list(now)
+	left := map[string]bool{} // stems of files with work left for a later pass
+	defer func() { k.backlog = len(left) }()
 	soon := func(t time.Time) {
 		again = again || t.Sub(now) < passEvery
 	}
@@ -100,12 +103,16 @@ func (k *Keeper) Pass(ctx context.Context, now time.Time) (again bool) {
 		if k.hk.FinishDelay > 0 {
 			if due := k.ended(f).Add(k.hk.FinishDelay); now.Before(due) {
 				soon(due)
+				left[f.stem] = true
 				continue
 			}
 		}
 		if k.hk.Codec != nil && f.codec == nil {
 			out, busy, err := k.compress(ctx, f.path)
 			again = again || busy
+			if busy || err != nil {
+				left[f.stem] = true
+			}
 			if err != nil {
 				k.logf("error: compress %s: %v", f.path, err)
 			}
@@ -119,6 +126,7 @@ func (k *Keeper) Pass(ctx context.Context, now time.Time) (again bool) {
 			done, busy := k.manifest(ctx, f)
 			again = again || busy
 			if !done {
+				left[f.stem] = true
 				continue
 			}
 		}
@@ -128,10 +136,18 @@ func (k *Keeper) Pass(ctx context.Context, now time.Time) (again bool) {
 			if !due.IsZero() {
 				soon(due)
 			}
+			if busy || !due.IsZero() {
+				left[f.stem] = true
+			}
 		}
 	}
-	return k.retain(files, now) || again
+	return k.retain(files, now, left) || again
 }
+
+// Backlog is how many rotated files the last Pass left with work to do
+// (compression, manifest line, hook, removal) for a later pass: still
+// written or being finished elsewhere, not yet due, or failed to retry.
+func (k *Keeper) Backlog() int { return k.backlog }
 
 // passEvery is about how often the caller passes when not asked to pass
 // again soon.
@@ -683,8 +699,9 @@ func appendLine(path string, line []byte) error {
 }
 
 // retain removes the rotated files beyond BackupCount, newest kept, and
-// those whose period ended more than MaxAge before now (see made).
-func (k *Keeper) retain(files []rotated, now time.Time) (again bool) {
+// those whose period ended more than MaxAge before now (see made). It adds
+// to left the stems of files it could not remove yet.
+func (k *Keeper) retain(files []rotated, now time.Time, left map[string]bool) (again bool) {
 	if k.hk.BackupCount <= 0 && k.hk.MaxAge <= 0 {
 		return false
 	}
@@ -714,6 +731,9 @@ func (k *Keeper) retain(files []rotated, now time.Time) (again bool) {
 			}
 			fl, busy, _ := lockFile(g.path)
 			again = again || busy
+			if busy {
+				left[g.stem] = true
+			}
 			if fl == nil {
 				continue
 			}

@@ -33,6 +33,9 @@ type Lock struct {
 	Path    string
 	Timeout time.Duration                    // a lock older than this whose owner is gone is broken
 	Logf    func(format string, args ...any) // a broken stale lock, a long wait; may be nil
+	// Waited, if set, is called when an Acquire that found the lock held
+	// returns, with how long it waited (lock times are the wall clock's).
+	Waited func(d time.Duration)
 }
 
 func (l *Lock) logf(format string, args ...any) {
@@ -57,7 +60,12 @@ func (l *Lock) acquireUnless(ctx context.Context, done func() bool) (unlock func
 	path := l.Path
 	delay := lockPollMin
 	began := time.Now()
-	warned := false
+	warned, waited := false, false
+	defer func() {
+		if waited && l.Waited != nil {
+			l.Waited(time.Since(began))
+		}
+	}()
 	for {
 		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
 		if err == nil {
@@ -87,6 +95,7 @@ func (l *Lock) acquireUnless(ctx context.Context, done func() bool) (unlock func
 		if !errors.Is(err, unix.EEXIST) {
 			return nil, &os.PathError{Op: "lock", Path: path, Err: err}
 		}
+		waited = true
 		if err := l.planted(); err != nil {
 			return nil, err
 		}

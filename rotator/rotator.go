@@ -33,6 +33,10 @@ type Config struct {
 	Logf func(format string, args ...any)
 	// Verbosef, if set, receives a line for every file opened or rotated.
 	Verbosef func(format string, args ...any)
+	// LockWait, if set, is called after each wait for a lock (another
+	// process held it) with the time waited, whether the lock was then
+	// taken or not (see Lock.Waited).
+	LockWait func(d time.Duration)
 	// Locked, if set, is called while the target's lock is held. For tests.
 	Locked func()
 	// Now, if set, is the caller's clock (the one whose times it passes):
@@ -375,7 +379,7 @@ func (r *Rotator) closeFile() {
 
 // lockAt returns the Lock at path, with this Rotator's settings.
 func (r *Rotator) lockAt(path string) *Lock {
-	return &Lock{Path: path, Timeout: r.cfg.LockTimeout, Logf: r.cfg.Logf}
+	return &Lock{Path: path, Timeout: r.cfg.LockTimeout, Logf: r.cfg.Logf, Waited: r.cfg.LockWait}
 }
 
 // locked runs fn holding the lock at lockPath, then makes the renames fn
