@@ -33,6 +33,9 @@ type Lock struct {
 	Path    string
 	Timeout time.Duration                    // a lock older than this whose owner is gone is broken
 	Logf    func(format string, args ...any) // a broken stale lock, a long wait; may be nil
+	// Verbosef, if set, hears when a wait begins: the lock was found held
+	// and judged not breakable.
+	Verbosef func(format string, args ...any)
 	// Waited, if set, is called when an Acquire that found the lock held
 	// returns, with how long it waited (lock times are the wall clock's).
 	Waited func(d time.Duration)
@@ -95,11 +98,15 @@ func (l *Lock) acquireUnless(ctx context.Context, done func() bool) (unlock func
 		if !errors.Is(err, unix.EEXIST) {
 			return nil, &os.PathError{Op: "lock", Path: path, Err: err}
 		}
+		first := !waited
 		waited = true
 		if err := l.planted(); err != nil {
 			return nil, err
 		}
 		l.breakStale()
+		if first && l.Verbosef != nil {
+			l.Verbosef("lock %s is held; waiting", path)
+		}
 		if !warned && time.Since(began) > l.Timeout {
 			warned = true
 			l.logf("waiting for lock %s held by %s", path, describeLockPath(path))

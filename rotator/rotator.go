@@ -379,7 +379,7 @@ func (r *Rotator) closeFile() {
 
 // lockAt returns the Lock at path, with this Rotator's settings.
 func (r *Rotator) lockAt(path string) *Lock {
-	return &Lock{Path: path, Timeout: r.cfg.LockTimeout, Logf: r.cfg.Logf, Waited: r.cfg.LockWait}
+	return &Lock{Path: path, Timeout: r.cfg.LockTimeout, Logf: r.cfg.Logf, Verbosef: r.cfg.Verbosef, Waited: r.cfg.LockWait}
 }
 
 // locked runs fn holding the lock at lockPath, then makes the renames fn
@@ -570,12 +570,11 @@ func (r *Rotator) lateFile(path string, start time.Time) (name string, isLate bo
 // inUse reports whether some process has the file at path open for
 // writing (a writer's shared flock).
 func inUse(path string) bool {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-	if err != nil {
-		return false
+	f, busy, _ := lockFile(path)
+	if f != nil {
+		f.Close()
 	}
-	defer f.Close()
-	return flockFile(f, unix.LOCK_EX|unix.LOCK_NB) != nil
+	return busy
 }
 
 // openExisting opens an existing file for appending, as openAppend does,
