@@ -496,8 +496,8 @@ func shortHostname() string {
 func sameFilesystem(p *pattern.Pattern, now time.Time) error {
 	active := p.Path(time.Time{})
 	rotated := p.RotatedName(now)
-	a, err1 := existingDirInfo(filepath.Dir(active))
-	b, err2 := existingDirInfo(filepath.Dir(rotated))
+	a, err1 := os.Stat(existingDir(active))
+	b, err2 := os.Stat(existingDir(rotated))
 	if err1 != nil || err2 != nil {
 		return nil // the open or the rename says what is wrong
 	}
@@ -505,22 +505,6 @@ func sameFilesystem(p *pattern.Pattern, now time.Time) error {
 		return fmt.Errorf("%s is on another filesystem than %s; a rename cannot move it there", rotated, active)
 	}
 	return nil
-}
-
-// existingDirInfo returns the information of dir or, if it does not exist
-// yet, of its nearest existing parent.
-func existingDirInfo(dir string) (fs.FileInfo, error) {
-	for {
-		fi, err := os.Stat(dir)
-		if err == nil || !errors.Is(err, fs.ErrNotExist) {
-			return fi, err
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return nil, err
-		}
-		dir = parent
-	}
 }
 
 // devOf returns the device a file is on.
