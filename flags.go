@@ -53,6 +53,11 @@ Flags (single-dash long forms such as -when work too):
                               local time, TZ honoured)
     -n, --backup-count N      keep at most N rotated files of this target (0: all)
         --max-age DURATION    remove rotated files older than this (36h, 7d, 4w)
+        --max-total SIZE      remove the oldest rotated files while they take
+                              more than SIZE on disk (compressed as they are)
+        --keep-free SIZE|N%   remove the oldest rotated files while less than
+                              SIZE (or N% of the filesystem) is free, and when
+                              the disk is full
     -z, --compress[=CODEC[:LEVEL]]
                               compress rotated files once nobody writes them:
                               gzip (default; levels 1-9) or zstd (1-22)
@@ -143,6 +148,7 @@ type options struct {
 	multilineTimeout, input     string
 	user, dirMode, onBlock      string
 	buffer, metrics             string
+	maxTotal, keepFree          string
 	backupCount                 int
 	interval                    int
 	utc, fsync, dryRun, verbose bool
@@ -165,6 +171,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.tz, "tz", "", "")
 	fs.IntVarP(&o.backupCount, "backup-count", "n", 0, "")
 	fs.StringVar(&o.maxAge, "max-age", "", "")
+	fs.StringVar(&o.maxTotal, "max-total", "", "")
+	fs.StringVar(&o.keepFree, "keep-free", "", "")
 	fs.StringVarP(&o.compress, "compress", "z", "", "")
 	fs.Lookup("compress").NoOptDefVal = rotator.DefaultCodec().Name
 	fs.StringVar(&o.compressDelay, "compress-delay", "", "")
@@ -235,7 +243,7 @@ func parseArgs(args []string) (*options, error) {
 		_, err := parseTime("", time.UTC)
 		return nil, usageError{err}
 	}
-	for _, name := range []string{"suffix", "rotate-to", "compress-delay", "tz", "size", "max-age", "symlink", "post-rotate", "timestamp", "compress", "multiline-start", "input", "user", "metrics"} {
+	for _, name := range []string{"suffix", "rotate-to", "compress-delay", "tz", "size", "max-age", "symlink", "post-rotate", "timestamp", "compress", "multiline-start", "input", "user", "metrics", "max-total", "keep-free"} {
 		if f := fs.Lookup(name); f.Changed && f.Value.String() == "" {
 			return nil, usagef("--%s needs a value", name)
 		}
@@ -410,6 +418,9 @@ func (o *options) config(realNow time.Time) (*config, error) {
 			return nil, usagef("--max-age: %q is not a positive duration like 36h, 7d or 4w", o.maxAge)
 		}
 	}
+	if err := o.budget(&c.keep.Budget); err != nil {
+		return nil, err
+	}
 	if o.compress != "" {
 		name, level, hasLevel := strings.Cut(o.compress, ":")
 		if c.keep.Codec = rotator.LookupCodec(name); c.keep.Codec == nil {
@@ -479,6 +490,63 @@ func (o *options) config(realNow time.Time) (*config, error) {
 	return c, nil
 }
 
+// budget reads --max-total and --keep-free into b.
+func (o *options) budget(b *rotator.Budget) error {
+	if o.maxTotal != "" {
+		n, err := parseSize(o.maxTotal)
+		if err := tooLarge("max-total", o.maxTotal, err); err != nil {
+			return err
+		}
+		if err != nil || n < 1 {
+			return usagef("--max-total: %q is not a size like 500M or 2G", o.maxTotal)
+		}
+		b.MaxTotal = n
+	}
+	if o.keepFree != "" {
+		if pc, ok := strings.CutSuffix(o.keepFree, "%"); ok {
+			f, err := strconv.ParseFloat(pc, 64)
+			if err != nil || !(f > 0 && f < 100) {
+				return usagef("--keep-free: %q is not a share of the filesystem above 0%% and below 100%%, like 10%%", o.keepFree)
+			}
+			b.KeepFreePercent = f
+		} else {
+			n, err := parseSize(o.keepFree)
+			if err := tooLarge("keep-free", o.keepFree, err); err != nil {
+				return err
+			}
+			if err != nil || n < 1 {
+				return usagef("--keep-free: %q is not a size like 500M or a share like 10%%", o.keepFree)
+			}
+			b.KeepFree = n
+		}
+	}
+	maxTotal, keepFree := o.maxTotal, o.keepFree
+	b.Describe = func(p rotator.Pressure) string {
+		switch p.Reason {
+		case rotator.TooLarge:
+			return fmt.Sprintf("--max-total %s exceeded (total %s)", maxTotal, formatSize(p.Total))
+		case rotator.TooLittleFree:
+			return fmt.Sprintf("--keep-free %s not met (%s free, want %s)", keepFree, formatSize(p.Total), formatSize(p.Limit))
+		}
+		return fmt.Sprintf("the disk is full (%v)", p.Err)
+	}
+	return nil
+}
+
+// formatSize writes a byte count as parseSize reads it, to a tenth: 1.2M.
+func formatSize(n int64) string {
+	const units = "KMGT"
+	if n < 1<<10 {
+		return strconv.FormatInt(n, 10)
+	}
+	v, u := float64(n)/(1<<10), 0
+	for v >= 1024 && u < len(units)-1 {
+		v /= 1024
+		u++
+	}
+	return strings.TrimSuffix(strconv.FormatFloat(v, 'f', 1, 64), ".0") + units[u:u+1]
+}
+
 // shortHostname is the host's name up to its first dot, for %{host}; ""
 // if it cannot be had.
 func shortHostname() string {
@@ -537,7 +605,7 @@ func tooLarge(name, value string, err error) error {
 	switch {
 	case !errors.Is(err, errTooLarge):
 		return nil
-	case name == "size":
+	case name == "size" || name == "max-total" || name == "keep-free":
 		return usagef("--%s: %q is too large: sizes go up to %dT", name, value, maxSize>>40)
 	default:
 		return usagef("--%s: %q is too long: durations go up to %dd (100 years)", name, value, maxDuration/(24*time.Hour))

@@ -14,6 +14,7 @@ import (
 	_ "time/tzdata" // zones work without the system's zone files
 
 	"github.com/rotlog/rotlog/pattern"
+	"github.com/rotlog/rotlog/rotator"
 )
 
 // version, commit and date are set with -ldflags "-X main.version=...
@@ -50,6 +51,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	if o.dryRun {
 		dryRun(stdout, c.pat, time.Now().Add(c.offset))
+		if c.keep.Budget.Active() {
+			dryRunBudget(stdout, c, time.Now().Add(c.offset))
+		}
 		return 0
 	}
 	if err := c.checkTarget(time.Now().Add(c.offset)); err != nil {
@@ -141,6 +145,27 @@ func dryRun(w io.Writer, p *pattern.Pattern, now time.Time) {
 		fmt.Fprintf(w, "next file: %s\n", p.Path(next))
 	} else {
 		fmt.Fprintf(w, "rotates to: %s\n", p.RotatedName(p.Start(now)))
+	}
+}
+
+// dryRunBudget prints what housekeeping would remove now for retention
+// and the disk budget, oldest first.
+func dryRunBudget(w io.Writer, c *config, now time.Time) {
+	k := rotator.NewKeeper(c.pat, c.keep, nil, nil)
+	plan, total := k.Plan(now)
+	fmt.Fprintf(w, "rotated files take: %s\n", formatSize(total))
+	if len(plan) == 0 {
+		fmt.Fprintln(w, "would remove: nothing")
+	}
+	for _, r := range plan {
+		why := r.Why
+		if why == "" {
+			why = "beyond --backup-count or --max-age"
+		}
+		if r.Owed != "" {
+			why = "before its " + r.Owed + " was done: " + why
+		}
+		fmt.Fprintf(w, "would remove: %s (%s): %s\n", r.Path, formatSize(r.Disk), why)
 	}
 }
 

@@ -48,6 +48,11 @@ type output struct {
 	failing   atomic.Bool
 	onFailing func()
 
+	// budget, with --max-total or --keep-free, keeps the disk budget right
+	// after this pipeline rotated a file, and frees this target's oldest
+	// rotated files when a write finds the disk full. Used under mu.
+	budget *rotator.Keeper
+
 	// stop is done when rotlog stops: a failing write is not retried.
 	// locks is done when data already read may no longer wait for a lock
 	// (see the stop policy in serve.go).
@@ -95,7 +100,9 @@ func (o *output) write(p, raw []byte, held unwritten, now time.Time) error {
 	for {
 		// The lock is not held while waiting: signals and ticks go on.
 		o.mu.Lock()
+		rotations := o.rot.Pending().Rotations
 		n, err := o.rot.Write(o.locks, p, now)
+		o.afterRotation(rotations, now)
 		o.mu.Unlock()
 		if s := o.stats; s != nil {
 			s.wrote(p[:n], err, blocked)
@@ -118,10 +125,16 @@ func (o *output) write(p, raw []byte, held unwritten, now time.Time) error {
 			n, lines := append(unwritten{p}, held...).count()
 			return &unwrittenError{bytes: n, lines: lines, err: err, permanent: permanent(err)}
 		}
+		if o.freeSpace(p, err, now) {
+			continue // at once
+		}
 		if msg := err.Error(); msg != lastErr || time.Since(reported) > 30*time.Second {
 			meanwhile := "input is not read meanwhile"
 			if o.queue != nil {
 				meanwhile = "input is read on into --buffer, and dropped when it is full"
+			}
+			if o.budget != nil && diskFull(err) {
+				meanwhile += "; nothing of this target is left to remove"
 			}
 			o.log.warnf("error: %v; retrying (%s)", err, meanwhile)
 			lastErr, reported = msg, time.Now()
@@ -139,11 +152,41 @@ func (o *output) write(p, raw []byte, held unwritten, now time.Time) error {
 	}
 }
 
+// diskFull reports whether a write failed for want of space.
+func diskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
+// freeSpace, when a write of p failed with err for want of space and a
+// disk budget is set, removes this target's oldest rotated files that can
+// go, at least p's size; it reports whether it removed any, so that the
+// write is retried at once.
+func (o *output) freeSpace(p []byte, err error, now time.Time) bool {
+	if o.budget == nil || !diskFull(err) {
+		return false
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.budget.Free(now, int64(len(p)), err) > 0
+}
+
+// afterRotation keeps the disk budget if the Rotator rotated a file since
+// it had counted rotations; o.mu is held.
+func (o *output) afterRotation(rotations int, now time.Time) {
+	if o.budget != nil && o.rot.Pending().Rotations > rotations {
+		o.budget.Budget(now)
+	}
+}
+
 // tick lets the Rotator do what time requires, and says what it did.
 func (o *output) tick(ctx context.Context, now time.Time) (rotator.Events, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	rotations := o.rot.Pending().Rotations
 	ev, err := o.rot.Tick(ctx, now)
+	if o.budget != nil && ev.Rotations > rotations {
+		o.budget.Budget(now)
+	}
 	if o.stats != nil {
 		o.stats.rotations.Add(int64(ev.Rotations))
 	}
@@ -168,7 +211,10 @@ func (o *output) reopen() {
 func (o *output) rotate(ctx context.Context, now time.Time) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.rot.Rotate(ctx, now)
+	rotations := o.rot.Pending().Rotations
+	err := o.rot.Rotate(ctx, now)
+	o.afterRotation(rotations, now)
+	return err
 }
 
 // close writes what --on-block drop still holds, then closes the current

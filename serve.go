@@ -102,6 +102,9 @@ func newApp(c *config, stdout, stderr io.Writer) *app {
 		DirMode:      os.FileMode(c.dirMode),
 		LockWait:     out.stats.lockWaited, // nil-safe: no --metrics, nothing counted
 	})
+	if c.keep.Budget.Active() {
+		out.budget = rotator.NewKeeper(c.pat, c.keep, log.warnf, log.verbosef)
+	}
 	a := &app{
 		cfg:       c,
 		log:       log,

@@ -39,6 +39,7 @@ type Housekeeping struct {
 	PostRotate  string        // shell command run with a finished file's path appended; "" for none
 	HookTimeout time.Duration // a hook running longer is killed
 	Manifest    bool          // append a line describing each finished file to ManifestPath
+	Budget      Budget        // bounds on the disk space rotated files take (see budget.go)
 }
 
 // Keeper does the housekeeping of one target. Every pipeline of a target
@@ -69,7 +70,8 @@ func NewKeeper(pat *pattern.Pattern, hk Housekeeping, logf, verbosef func(string
 
 // Active reports whether there is any housekeeping to do.
 func (k *Keeper) Active() bool {
-	return k.hk.BackupCount > 0 || k.hk.MaxAge > 0 || k.hk.Codec != nil || k.hk.PostRotate != "" || k.hk.Manifest
+	return k.hk.BackupCount > 0 || k.hk.MaxAge > 0 || k.hk.Codec != nil || k.hk.PostRotate != "" || k.hk.Manifest ||
+		k.hk.Budget.Active()
 }
 
 // rotated is one rotated file of the target.
@@ -80,6 +82,7 @@ type rotated struct {
 	m      pattern.Match
 	mod    time.Time
 	period time.Time // the start of the period its creator recorded; zero if none
+	disk   int64     // the space it takes on disk (see onDisk)
 }
 
 // Pass finishes the rotated files that nobody writes any more and whose
@@ -141,7 +144,8 @@ func (k *Keeper) Pass(ctx context.Context, now time.Time) (again bool) {
 			}
 		}
 	}
-	return k.retain(files, now, left) || again
+	again = k.retain(files, now, left) || again
+	return k.budget(now, left) || again
 }
 
 // Backlog is how many rotated files the last Pass left with work to do
@@ -201,7 +205,7 @@ func (k *Keeper) list(now time.Time) []rotated {
 		if err != nil {
 			return nil
 		}
-		out = append(out, rotated{path: path, stem: stem, codec: codec, m: m, mod: fi.ModTime(), period: k.recorded(path)})
+		out = append(out, rotated{path: path, stem: stem, codec: codec, m: m, mod: fi.ModTime(), period: k.recorded(path), disk: onDisk(fi)})
 		return nil
 	})
 	return out
@@ -715,11 +719,7 @@ func (k *Keeper) retain(files []rotated, now time.Time, left map[string]bool) (a
 	}
 	sort.SliceStable(order, func(i, j int) bool { return k.newer(order[i], order[j]) })
 	for i, f := range order {
-		old := k.hk.BackupCount > 0 && i >= k.hk.BackupCount
-		if k.hk.MaxAge > 0 {
-			old = old || now.Sub(k.ended(f)) > k.hk.MaxAge
-		}
-		if !old {
+		if !k.expired(i, f, now) {
 			continue
 		}
 		for _, g := range stems[f.stem] {
@@ -744,6 +744,16 @@ func (k *Keeper) retain(files []rotated, now time.Time, left map[string]bool) (a
 		}
 	}
 	return again
+}
+
+// expired reports whether retention removes f, the ith newest of the
+// target's rotated files (counting a file and its compressed copy once).
+func (k *Keeper) expired(i int, f rotated, now time.Time) bool {
+	old := k.hk.BackupCount > 0 && i >= k.hk.BackupCount
+	if k.hk.MaxAge > 0 {
+		old = old || now.Sub(k.ended(f)) > k.hk.MaxAge
+	}
+	return old
 }
 
 // made returns when a rotated file was made, for ordering: the start of the

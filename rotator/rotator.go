@@ -76,6 +76,10 @@ type Events struct {
 	Rotations int  // files this Rotator renamed (by Write, Rotate or Tick)
 }
 
+// Pending returns the Events since the previous Tick, which the next Tick
+// returns: a caller can tell that a Write rotated.
+func (r *Rotator) Pending() Events { return r.events }
+
 // New returns a Rotator for cfg. It opens nothing until the first Write.
 func New(cfg Config) *Rotator {
 	if cfg.Mode == 0 {

@@ -1,0 +1,368 @@
+package rotator
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"syscall"
+	"time"
+)
+
+// Budget bounds the disk space a target's rotated files take. The Keeper
+// removes the oldest rotated files (by the period each holds, then its
+// numbered variant) until the bounds hold, together with BackupCount and
+// MaxAge: whichever is strictest wins. It never removes the active file,
+// the current period's file of a template, a file any pipeline still has
+// open for writing (its shared flock), or anything the pattern does not
+// recognise.
+//
+// Sizes are the space a file takes on disk (see onDisk), compressed files
+// as they are; the temporary file of a compression under way counts with
+// the file being compressed, which cannot be removed until it is done.
+type Budget struct {
+	// MaxTotal bounds the rotated files' total, in bytes; 0 for no bound.
+	// A file whose post-rotate command or manifest line is still owed is
+	// counted, but never removed for it.
+	MaxTotal int64
+	// KeepFree is how many bytes to keep free on the target's filesystem,
+	// and KeepFreePercent how much of its size (0 to 100); 0 for none.
+	// The larger of the two holds. To keep it, files owed a post-rotate
+	// command or a manifest line are removed too, each reported as an
+	// error.
+	KeepFree        int64
+	KeepFreePercent float64
+	// Describe, if set, says why files are removed (for reports), in the
+	// caller's words; by default, in bytes.
+	Describe func(Pressure) string
+}
+
+// Active reports whether the budget bounds anything.
+func (b Budget) Active() bool { return b.MaxTotal > 0 || b.KeepFree > 0 || b.KeepFreePercent > 0 }
+
+// A Pressure is why the budget removes files.
+type Pressure struct {
+	Reason Reason
+	Total  int64 // TooLarge: the rotated files' total; TooLittleFree: the free space
+	Limit  int64 // TooLarge: MaxTotal; TooLittleFree: the free space wanted
+	Err    error // DiskFull: the error of the write that failed
+}
+
+// Reason says which bound a removal keeps.
+type Reason int
+
+const (
+	TooLarge      Reason = iota + 1 // the rotated files total more than MaxTotal
+	TooLittleFree                   // less is free than KeepFree or KeepFreePercent ask
+	DiskFull                        // a write failed for want of space (Keeper.Free)
+)
+
+func (b Budget) describe(p Pressure) string {
+	if b.Describe != nil {
+		return b.Describe(p)
+	}
+	switch p.Reason {
+	case TooLarge:
+		return fmt.Sprintf("the rotated files take %d bytes, more than %d", p.Total, p.Limit)
+	case TooLittleFree:
+		return fmt.Sprintf("%d bytes are free, fewer than %d", p.Total, p.Limit)
+	}
+	return fmt.Sprintf("a write failed: %v", p.Err)
+}
+
+// onDisk is the space a file takes from its filesystem: its allocated
+// blocks (st_blocks, in 512-byte units), which is what removing it frees
+// and what df and du count, page rounding and sparse holes included;
+// where a filesystem reports no blocks for a file with data (some network
+// and FUSE filesystems), its size.
+func onDisk(fi fs.FileInfo) int64 {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fi.Size()
+	}
+	if b := int64(st.Blocks) * 512; b > 0 || fi.Size() == 0 {
+		return b
+	}
+	return fi.Size()
+}
+
+// need is what the budget still asks for during a pass.
+type need struct {
+	over  int64    // bytes the rotated files are over MaxTotal (> 0: too many)
+	short int64    // bytes missing from the free space wanted (> 0: too few)
+	why   Pressure // what short is for: TooLittleFree or DiskFull
+	total int64    // the rotated files' total, for reports
+	owed  bool     // short may remove files still owed a command or a line
+}
+
+func (n need) met() bool { return n.over <= 0 && n.short <= 0 }
+
+// budgetEntry is a rotated file as the budget sees it.
+type budgetEntry struct {
+	rotated
+	expired bool // retention removes it anyway
+}
+
+// entries lists the target's rotated files oldest first, each with the
+// temporary file of a compression under way counted in its size, and the
+// rotated files' total.
+func (k *Keeper) entries(now time.Time) (out []budgetEntry, total int64) {
+	files := k.list(now)
+	for i := range files {
+		f := &files[i]
+		if f.codec == nil {
+			for _, c := range codecs {
+				if fi, err := os.Lstat(f.path + c.Ext + TempSuffix); err == nil {
+					f.disk += onDisk(fi)
+				}
+			}
+		}
+		total += f.disk
+	}
+	// Newest first, as retention counts them.
+	sort.SliceStable(files, func(i, j int) bool { return k.newer(files[i], files[j]) })
+	seen := map[string]int{}
+	for _, f := range files {
+		if _, ok := seen[f.stem]; !ok {
+			seen[f.stem] = len(seen)
+		}
+		out = append(out, budgetEntry{rotated: f, expired: k.expired(seen[f.stem], f, now)})
+	}
+	// Oldest first.
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, total
+}
+
+// needs says what the budget asks of rotated files totalling total.
+func (k *Keeper) needs(total int64) need {
+	b := k.hk.Budget
+	n := need{total: total, owed: true}
+	if b.MaxTotal > 0 {
+		n.over = total - b.MaxTotal
+	}
+	if b.KeepFree > 0 || b.KeepFreePercent > 0 {
+		free, size, err := k.space()
+		if err != nil {
+			k.logf("error: free space of %s: %v", k.root(), err)
+			return n
+		}
+		want := max(b.KeepFree, int64(b.KeepFreePercent/100*float64(size)))
+		n.short = want - free
+		n.why = Pressure{Reason: TooLittleFree, Total: free, Limit: want}
+	}
+	return n
+}
+
+// root is the directory where the target's rotated files are.
+func (k *Keeper) root() string {
+	prefix, _ := k.pat.RotatedDir()
+	if prefix == "" {
+		return "."
+	}
+	return prefix
+}
+
+// space returns the bytes free (for users other than root) on the
+// filesystem of the target's rotated files, and its size: of the nearest
+// directory that exists.
+func (k *Keeper) space() (free, size int64, err error) {
+	dir := filepath.Clean(k.root())
+	for {
+		free, size, err = statSpace(dir)
+		if !errors.Is(err, fs.ErrNotExist) {
+			return free, size, err
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return free, size, err
+		}
+		dir = up
+	}
+}
+
+// budget removes the oldest rotated files until the budget holds, and
+// reports whether a file it should have removed is still in use (to try
+// again soon). It adds such files' stems to left.
+func (k *Keeper) budget(now time.Time, left map[string]bool) (again bool) {
+	if !k.hk.Budget.Active() {
+		return false
+	}
+	files, total := k.entries(now)
+	k.spend(files, k.needs(total), func(e budgetEntry, p Pressure, owedP *Pressure) (int64, bool) {
+		freed, busy := k.remove(e, p, owedP)
+		if busy {
+			again = true
+			left[e.stem] = true
+		}
+		return freed, busy
+	})
+	return again
+}
+
+// Budget removes the oldest rotated files until the budget holds, as a
+// Pass does, and nothing else: for the caller to run right after a
+// rotation. It reports whether a file it should have removed is still in
+// use.
+func (k *Keeper) Budget(now time.Time) (again bool) {
+	return k.budget(now, map[string]bool{})
+}
+
+// Free removes the target's oldest rotated files, at least one and until
+// at least want bytes are freed, after a write failed with err for want of
+// space (ENOSPC, EDQUOT). Files owed a post-rotate command or a manifest
+// line are removed only when the budget keeps free space (KeepFree), each
+// reported as an error. It returns how many bytes it freed: 0 when nothing
+// of the target is left that could be removed.
+func (k *Keeper) Free(now time.Time, want int64, err error) (freed int64) {
+	files, total := k.entries(now)
+	n := need{
+		short: max(want, 1),
+		why:   Pressure{Reason: DiskFull, Err: err},
+		total: total,
+		owed:  k.hk.Budget.KeepFree > 0 || k.hk.Budget.KeepFreePercent > 0,
+	}
+	k.spend(files, n, func(e budgetEntry, p Pressure, owedP *Pressure) (int64, bool) {
+		f, busy := k.remove(e, p, owedP)
+		freed += f
+		return f, busy
+	})
+	return freed
+}
+
+// A Removal is a file the budget would remove now (see Plan).
+type Removal struct {
+	Path string
+	Disk int64  // the space it takes
+	Why  string // as Budget.Describe says it
+	Owed string // what is still owed to it ("post-rotate command", "manifest line"); "" for nothing
+}
+
+// Plan returns what a Pass's retention and budget would remove now, oldest
+// first, without removing anything, and the rotated files' total before;
+// Why is "" for what retention removes. Files in use are listed as if
+// they could be removed.
+func (k *Keeper) Plan(now time.Time) (out []Removal, total int64) {
+	files, all := k.entries(now)
+	total = all
+	var kept []budgetEntry
+	for _, f := range files {
+		if f.expired && k.owed(f.path) == "" {
+			out = append(out, Removal{Path: f.path, Disk: f.disk})
+			total -= f.disk
+			continue
+		}
+		kept = append(kept, f)
+	}
+	if k.hk.Budget.Active() {
+		k.spend(kept, k.needs(total), func(e budgetEntry, p Pressure, owedP *Pressure) (int64, bool) {
+			owed := k.owed(e.path)
+			if owed != "" {
+				if owedP == nil {
+					return 0, true
+				}
+				p = *owedP
+			}
+			out = append(out, Removal{Path: e.path, Disk: e.disk, Why: k.hk.Budget.describe(p), Owed: owed})
+			return e.disk, false
+		})
+	}
+	return out, all
+}
+
+// spend walks files oldest first and calls remove for each that the budget
+// n needs gone, until it needs none, with the pressure of the removal, and
+// the pressure that lets a file owed a command or a line go (nil: such a
+// file stays). remove returns the bytes that no longer count (the file's,
+// once it is gone, whoever removed it) and whether it was in use or kept
+// for what it is owed.
+func (k *Keeper) spend(files []budgetEntry, n need, remove func(e budgetEntry, p Pressure, owedP *Pressure) (freed int64, kept bool)) {
+	b := k.hk.Budget
+	for _, f := range files {
+		if n.met() {
+			return
+		}
+		var owedP *Pressure
+		if n.short > 0 && n.owed {
+			why := n.why
+			owedP = &why
+		}
+		p := n.why
+		if n.over > 0 {
+			p = Pressure{Reason: TooLarge, Total: n.total, Limit: b.MaxTotal}
+		}
+		freed, _ := remove(f, p, owedP)
+		n.over -= freed
+		n.short -= freed
+		n.total -= freed
+	}
+}
+
+// owed says what is still owed to the rotated file at path: "post-rotate
+// command", "manifest line", or "" for nothing.
+func (k *Keeper) owed(path string) string {
+	switch {
+	case k.hk.PostRotate != "" && parseHook(getAttr(path, hookAttr)).owed():
+		return "post-rotate command"
+	case k.hk.Manifest && string(getAttr(path, manifestAttr)) == hookPending:
+		return "manifest line"
+	}
+	return ""
+}
+
+// remove removes the rotated file e for the budget, holding its exclusive
+// flock (so no writer has it open, and one pipeline removes it), and
+// reports it with p. A file owed a command or a line is kept unless owedP
+// says why it must go, and its removal is an error. freed is the space e
+// no longer takes, whoever removed it; kept, that it is in use or was
+// kept.
+//
+// A file compressed since it was listed is gone: its compressed copy is
+// removed instead.
+func (k *Keeper) remove(e budgetEntry, p Pressure, owedP *Pressure) (freed int64, kept bool) {
+	path, disk := e.path, e.disk
+	f, busy, err := lockFile(path)
+	if f == nil && !busy && err == nil && e.codec == nil {
+		for _, c := range codecs {
+			if fi, err2 := os.Lstat(path + c.Ext); err2 == nil {
+				path, disk = path+c.Ext, onDisk(fi)
+				f, busy, err = lockFile(path)
+				break
+			}
+		}
+	}
+	if f == nil {
+		if err != nil {
+			k.logf("error: remove %s: %v", path, err)
+		}
+		if busy || err != nil {
+			return e.disk - disk, true
+		}
+		return e.disk, false // gone: another pipeline removed it
+	}
+	defer f.Close()
+	owed := k.owed(path)
+	if owed != "" {
+		if owedP == nil {
+			return e.disk - disk, true
+		}
+		p = *owedP
+	}
+	if err := os.Remove(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return e.disk, false
+		}
+		k.logf("error: remove %s: %v", path, err)
+		return e.disk - disk, true
+	}
+	why := k.hk.Budget.describe(p)
+	if owed != "" {
+		k.logf("error: removed %s before its %s was done: %s", path, owed, why)
+	} else {
+		k.logf("removed %s: %s", path, why)
+	}
+	return e.disk, false
+}
