@@ -167,14 +167,14 @@ func (o *output) freeSpace(p []byte, err error, now time.Time) bool {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.budget.Free(now, int64(len(p)), err) > 0
+	return o.budget.Free(o.locks, now, int64(len(p)), err) > 0
 }
 
 // afterRotation keeps the disk budget if the Rotator rotated a file since
 // it had counted rotations; o.mu is held.
 func (o *output) afterRotation(rotations int, now time.Time) {
 	if o.budget != nil && o.rot.Pending().Rotations > rotations {
-		o.budget.Budget(now)
+		o.budget.Budget(o.locks, now)
 	}
 }
 
@@ -185,7 +185,7 @@ func (o *output) tick(ctx context.Context, now time.Time) (rotator.Events, error
 	rotations := o.rot.Pending().Rotations
 	ev, err := o.rot.Tick(ctx, now)
 	if o.budget != nil && ev.Rotations > rotations {
-		o.budget.Budget(now)
+		o.budget.Budget(o.locks, now)
 	}
 	if o.stats != nil {
 		o.stats.rotations.Add(int64(ev.Rotations))

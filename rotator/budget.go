@@ -1,6 +1,7 @@
 package rotator
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,6 +10,8 @@ import (
 	"sort"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Budget bounds the disk space a target's rotated files take. The Keeper
@@ -184,13 +187,54 @@ func (k *Keeper) space() (free, size int64, err error) {
 	}
 }
 
+// serialize takes the exclusive flock of the directory of the target's
+// rotated files, so that one pipeline at a time counts and removes them
+// for the budget: another's pass that holds a file's flock to remove it
+// would otherwise look like a writer's, and both would remove a file for
+// the same excess. It waits up to maxSerialWait (a holder may be stopped,
+// SIGSTOP) or until ctx is done, then goes on without it: pipelines
+// still never remove a file twice nor one in use, but may together
+// remove more than the budget needs. The returned function lets go.
+func (k *Keeper) serialize(ctx context.Context) (unlock func()) {
+	d, err := os.Open(k.root())
+	if err != nil {
+		return func() {}
+	}
+	wait := time.Millisecond
+	for end := time.Now().Add(maxSerialWait); ; {
+		err := flockFile(d, unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return func() { d.Close() }
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) || !time.Now().Before(end) {
+			break
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			d.Close()
+			return func() {}
+		case <-t.C:
+		}
+		wait = min(2*wait, 20*time.Millisecond)
+	}
+	d.Close()
+	k.verbosef("counting the rotated files in %s without waiting longer for another pipeline's count", k.root())
+	return func() {}
+}
+
+// maxSerialWait bounds a wait in serialize.
+const maxSerialWait = 2 * time.Second
+
 // budget removes the oldest rotated files until the budget holds, and
 // reports whether a file it should have removed is still in use (to try
 // again soon). It adds such files' stems to left.
-func (k *Keeper) budget(now time.Time, left map[string]bool) (again bool) {
+func (k *Keeper) budget(ctx context.Context, now time.Time, left map[string]bool) (again bool) {
 	if !k.hk.Budget.Active() {
 		return false
 	}
+	defer k.serialize(ctx)()
 	files, total := k.entries(now)
 	k.spend(files, k.needs(total), func(e budgetEntry, p Pressure, owedP *Pressure) (int64, bool) {
 		freed, busy := k.remove(e, p, owedP)
@@ -206,9 +250,9 @@ func (k *Keeper) budget(now time.Time, left map[string]bool) (again bool) {
 // Budget removes the oldest rotated files until the budget holds, as a
 // Pass does, and nothing else: for the caller to run right after a
 // rotation. It reports whether a file it should have removed is still in
-// use.
-func (k *Keeper) Budget(now time.Time) (again bool) {
-	return k.budget(now, map[string]bool{})
+// use. It waits (ended by ctx) only for another pipeline's count.
+func (k *Keeper) Budget(ctx context.Context, now time.Time) (again bool) {
+	return k.budget(ctx, now, map[string]bool{})
 }
 
 // Free removes the target's oldest rotated files, at least one and until
@@ -216,8 +260,9 @@ func (k *Keeper) Budget(now time.Time) (again bool) {
 // space (ENOSPC, EDQUOT). Files owed a post-rotate command or a manifest
 // line are removed only when the budget keeps free space (KeepFree), each
 // reported as an error. It returns how many bytes it freed: 0 when nothing
-// of the target is left that could be removed.
-func (k *Keeper) Free(now time.Time, want int64, err error) (freed int64) {
+// of the target is left that could be removed. It waits as Budget does.
+func (k *Keeper) Free(ctx context.Context, now time.Time, want int64, err error) (freed int64) {
+	defer k.serialize(ctx)()
 	files, total := k.entries(now)
 	n := need{
 		short: max(want, 1),
