@@ -15,8 +15,8 @@ import (
 )
 
 // Budget bounds the disk space a target's rotated files take. The Keeper
-// removes the oldest rotated files (by the period each holds, then its
-// numbered variant) until the bounds hold, together with BackupCount and
+// removes the oldest rotated files (by the period each holds, then when
+// each was made; see born) until the bounds hold, together with BackupCount and
 // MaxAge: whichever is strictest wins. It never removes the active file,
 // the current period's file of a template, a file any pipeline still has
 // open for writing (its shared flock), or anything the pattern does not
@@ -133,11 +133,76 @@ func (k *Keeper) entries(now time.Time) (out []budgetEntry, total int64) {
 		}
 		out = append(out, budgetEntry{rotated: f, expired: k.expired(seen[f.stem], f, now)})
 	}
-	// Oldest first.
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
+	made := make([]time.Time, len(out))
+	for i := range out {
+		made[i] = k.made(out[i].rotated)
+	}
+	sort.Sort(byAge{out, made})
+	// Files of one period: by when each was made (see born).
+	for i := 0; i < len(out); {
+		j := i + 1
+		for j < len(out) && made[j].Equal(made[i]) {
+			j++
+		}
+		if j-i > 1 {
+			run := out[i:j]
+			born := make([]time.Time, len(run))
+			for n := range run {
+				born[n] = k.born(run[n].rotated)
+			}
+			sort.Stable(byBirth{run, born})
+		}
+		i = j
 	}
 	return out, total
+}
+
+// byAge sorts rotated files by the period each holds (see made).
+type byAge struct {
+	e    []budgetEntry
+	made []time.Time
+}
+
+func (s byAge) Len() int           { return len(s.e) }
+func (s byAge) Less(i, j int) bool { return s.made[i].Before(s.made[j]) }
+func (s byAge) Swap(i, j int) {
+	s.e[i], s.e[j] = s.e[j], s.e[i]
+	s.made[i], s.made[j] = s.made[j], s.made[i]
+}
+
+// byBirth sorts the rotated files of one period by when each was made,
+// then by numbered variant.
+type byBirth struct {
+	e    []budgetEntry
+	born []time.Time
+}
+
+func (s byBirth) Len() int { return len(s.e) }
+func (s byBirth) Less(i, j int) bool {
+	if !s.born[i].Equal(s.born[j]) {
+		return s.born[i].Before(s.born[j])
+	}
+	return s.e[i].m.Seq < s.e[j].m.Seq
+}
+func (s byBirth) Swap(i, j int) {
+	s.e[i], s.e[j] = s.e[j], s.e[i]
+	s.born[i], s.born[j] = s.born[j], s.born[i]
+}
+
+// born returns when a rotated file was made, to order the files of one
+// period: the numbered variant alone cannot, since once the budget
+// removed a period's first file the next rotation in that period takes
+// its name again, and the newest file has the lowest number. It is the
+// file's creation time where the filesystem records it (statx), which
+// for a compressed file is when its compression began; else, and for a
+// compressed file if earlier, its last write (which compression keeps):
+// for a file nobody writes any more, about when it was rotated.
+func (k *Keeper) born(f rotated) time.Time {
+	b := birth(f.path)
+	if b.IsZero() || f.codec != nil && f.mod.Before(b) {
+		return f.mod
+	}
+	return b
 }
 
 // needs says what the budget asks of rotated files totalling total.
@@ -343,6 +408,9 @@ func (k *Keeper) spend(files []budgetEntry, n need, remove func(e budgetEntry, p
 		n.over -= freed
 		n.short -= freed
 		n.total -= freed
+		if n.why.Reason == TooLittleFree {
+			n.why.Total += freed
+		}
 	}
 }
 

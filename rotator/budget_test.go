@@ -38,6 +38,16 @@ func budgetDir(t *testing.T, size int, suffixes ...string) (dir string, disk map
 			t.Fatal(err)
 		}
 		disk["app.log."+s] = onDisk(fi)
+		// The next file is made later, by the filesystem's coarse clock.
+		probe := filepath.Join(dir, ".probe")
+		for b := birth(p); !b.IsZero(); {
+			os.WriteFile(probe, nil, 0o644)
+			nb := birth(probe)
+			os.Remove(probe)
+			if nb.After(b) {
+				break
+			}
+		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, "app.log"), []byte("active\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -74,10 +84,19 @@ func names(s ...string) []string {
 }
 
 // The budget removes the oldest rotated files, by the period each holds
-// and then its numbered variant, until the rest take at most MaxTotal; it
+// and then when each was made, until the rest take at most MaxTotal; it
 // reports each removal with the reason; it never touches the active file.
+// Within a period, when a file was made orders it, not its number: here
+// the period's first name was removed and taken again by its newest file.
 func TestBudgetMaxTotalOldestFirst(t *testing.T) {
-	dir, disk := budgetDir(t, 8192, sec(0)+".2", sec(0), sec(2), sec(0)+".1", sec(1), sec(3))
+	// Made in this order: sec(0)'s name was taken again last.
+	dir, disk := budgetDir(t, 8192, sec(3), sec(0)+".1", sec(0)+".2", sec(2), sec(0), sec(1))
+	if birth(filepath.Join(dir, "app.log."+sec(0))).IsZero() {
+		// Without creation times, by the last write.
+		for i, name := range []string{sec(0) + ".1", sec(0) + ".2", sec(0)} {
+			setMtime(t, filepath.Join(dir, "app.log."+name), t0.Add(time.Duration(i)*time.Millisecond))
+		}
+	}
 	one := disk["app.log."+sec(3)]
 	pat := compile(t, filepath.Join(dir, "app.log"), "S")
 	lr := &logRec{}
@@ -96,7 +115,7 @@ func TestBudgetMaxTotalOldestFirst(t *testing.T) {
 			t.Errorf("reason %q", why)
 		}
 	}
-	if want := []string{"app.log." + sec(0), "app.log." + sec(0) + ".1", "app.log." + sec(0) + ".2", "app.log." + sec(1)}; !slices.Equal(order, want) {
+	if want := []string{"app.log." + sec(0) + ".1", "app.log." + sec(0) + ".2", "app.log." + sec(0), "app.log." + sec(1)}; !slices.Equal(order, want) {
 		t.Errorf("removed in the order %q, want %q", order, want)
 	}
 	wantFile(t, filepath.Join(dir, "app.log"), "active\n")
@@ -177,7 +196,7 @@ func TestBudgetOwedFiles(t *testing.T) {
 			hk.Budget = Budget{MaxTotal: disk["app.log."+sec(0)] * 2}
 			// Only the budget: a pass would run the command or write the
 			// line first.
-			NewKeeper(pat, hk, lr.logf, nil).Budget(bg, t0.Add(10 * time.Second))
+			NewKeeper(pat, hk, lr.logf, nil).Budget(bg, t0.Add(10*time.Second))
 			if got, want := left(t, dir), names(sec(0), sec(2)); !slices.Equal(got, want) {
 				t.Errorf("--max-total: left %q, want %q (the owed file kept, the next oldest removed)", got, want)
 			}
@@ -185,7 +204,7 @@ func TestBudgetOwedFiles(t *testing.T) {
 				t.Errorf("errors: %q", m)
 			}
 			hk.Budget = Budget{KeepFree: 1 << 62} // more than any disk has
-			NewKeeper(pat, hk, lr.logf, nil).Budget(bg, t0.Add(10 * time.Second))
+			NewKeeper(pat, hk, lr.logf, nil).Budget(bg, t0.Add(10*time.Second))
 			if got := left(t, dir); len(got) != 0 {
 				t.Errorf("--keep-free: left %q, want none", got)
 			}
@@ -226,7 +245,7 @@ func TestBudgetCompressionUnderWay(t *testing.T) {
 	if len(plan) != 1 || filepath.Base(plan[0].Path) != "app.log."+sec(0) {
 		t.Errorf("Plan: %+v, want the oldest file", plan)
 	}
-	if again := k.Budget(bg, t0.Add(10 * time.Second)); !again {
+	if again := k.Budget(bg, t0.Add(10*time.Second)); !again {
 		t.Error("Budget: not again, with the file to remove being compressed")
 	}
 	if got, want := left(t, dir), append(names(sec(0), sec(2)+".gz", sec(3)), filepath.Base(tmp)); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
