@@ -109,17 +109,36 @@ type budgetEntry struct {
 }
 
 // entries lists the target's rotated files oldest first, each with the
-// temporary file of a compression under way counted in its size, and the
-// rotated files' total.
+// temporary file of a compression under way counted in its size (when
+// compressing: pipelines of a target compress alike), and the rotated
+// files' total.
 func (k *Keeper) entries(now time.Time) (out []budgetEntry, total int64) {
-	files := k.list(now)
+	return k.entriesOf(k.list(now), now)
+}
+
+// refresh returns the files of an earlier list that are still there, with
+// their size now: one lstat each instead of a walk. A file compressed
+// since is gone from it (the caller's list names the compressed file).
+func refresh(files []rotated) []rotated {
+	out := files[:0:0]
+	for _, f := range files {
+		fi, err := os.Lstat(f.path)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		f.disk, f.mod = onDisk(fi), fi.ModTime()
+		out = append(out, f)
+	}
+	return out
+}
+
+// entriesOf is entries for the files listed.
+func (k *Keeper) entriesOf(files []rotated, now time.Time) (out []budgetEntry, total int64) {
 	for i := range files {
 		f := &files[i]
-		if f.codec == nil {
-			for _, c := range codecs {
-				if fi, err := os.Lstat(f.path + c.Ext + TempSuffix); err == nil {
-					f.disk += onDisk(fi)
-				}
+		if f.codec == nil && k.hk.Codec != nil {
+			if fi, err := os.Lstat(f.path + k.hk.Codec.Ext + TempSuffix); err == nil {
+				f.disk += onDisk(fi)
 			}
 		}
 		total += f.disk
@@ -295,12 +314,22 @@ const maxSerialWait = 2 * time.Second
 // budget removes the oldest rotated files until the budget holds, and
 // reports whether a file it should have removed is still in use (to try
 // again soon). It adds such files' stems to left.
-func (k *Keeper) budget(ctx context.Context, now time.Time, left map[string]bool) (again bool) {
+//
+// listed, if not nil, is the pass's list of the target's rotated files,
+// to count again without walking the directory (a file rotated since is
+// the rotating pipeline's to count, right after the rotation).
+func (k *Keeper) budget(ctx context.Context, now time.Time, left map[string]bool, listed []rotated) (again bool) {
 	if !k.hk.Budget.Active() {
 		return false
 	}
 	defer k.serialize(ctx)()
-	files, total := k.entries(now)
+	var files []budgetEntry
+	var total int64
+	if listed != nil {
+		files, total = k.entriesOf(refresh(listed), now)
+	} else {
+		files, total = k.entries(now)
+	}
 	k.spend(files, k.needs(total), func(e budgetEntry, p Pressure, owedP *Pressure) (int64, bool) {
 		freed, busy := k.remove(e, p, owedP)
 		if busy {
@@ -316,8 +345,17 @@ func (k *Keeper) budget(ctx context.Context, now time.Time, left map[string]bool
 // Pass does, and nothing else: for the caller to run right after a
 // rotation. It reports whether a file it should have removed is still in
 // use. It waits (ended by ctx) only for another pipeline's count.
+//
+// With KeepFree alone, the directory is walked only when too little is
+// free.
 func (k *Keeper) Budget(ctx context.Context, now time.Time) (again bool) {
-	return k.budget(ctx, now, map[string]bool{})
+	b := k.hk.Budget
+	if b.MaxTotal == 0 && b.Active() {
+		if n := k.needs(0); n.met() {
+			return false
+		}
+	}
+	return k.budget(ctx, now, map[string]bool{}, nil)
 }
 
 // Free removes the target's oldest rotated files, at least one and until

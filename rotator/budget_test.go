@@ -237,7 +237,7 @@ func TestBudgetCompressionUnderWay(t *testing.T) {
 		t.Fatal(err)
 	}
 	pat := compile(t, filepath.Join(dir, "app.log"), "S")
-	k := NewKeeper(pat, Housekeeping{Budget: Budget{MaxTotal: one + onDisk(fi) + gz + one}}, t.Logf, nil)
+	k := NewKeeper(pat, Housekeeping{Codec: DefaultCodec(), Budget: Budget{MaxTotal: one + onDisk(fi) + gz + one}}, t.Logf, nil)
 	plan, total := k.Plan(t0.Add(10 * time.Second))
 	if want := 3*one + gz + onDisk(fi); total != want {
 		t.Errorf("Plan: total %d, want %d (the temporary file counted)", total, want)

@@ -145,7 +145,7 @@ func (k *Keeper) Pass(ctx context.Context, now time.Time) (again bool) {
 		}
 	}
 	again = k.retain(files, now, left) || again
-	return k.budget(ctx, now, left) || again
+	return k.budget(ctx, now, left, files) || again
 }
 
 // Backlog is how many rotated files the last Pass left with work to do

@@ -58,6 +58,16 @@ var consumers = []consumer{
 		args: func(d string) []string { return []string{"-p", d + "/app.log", "-when", "H", `--multiline-start=^\S`} }},
 	{name: "rotlog-S", display: "rotlog -p out/app.log -when S", bin: "rotlog",
 		args: func(d string) []string { return []string{"-p", d + "/app.log", "-when", "S"} }},
+	{name: "rotlog-many", display: "rotlog -p out/app.log -when H -s 10M -n 20000 (10,000 rotated files, 1,000 others)", bin: "rotlog",
+		args: func(d string) []string {
+			return []string{"-p", d + "/app.log", "-when", "H", "-s", "10M", "-n", "20000"}
+		},
+		setup: manyRotated},
+	{name: "rotlog-budget", display: "rotlog -p out/app.log -when H -s 10M -n 20000 --max-total 1T (the same files)", bin: "rotlog",
+		args: func(d string) []string {
+			return []string{"-p", d + "/app.log", "-when", "H", "-s", "10M", "-n", "20000", "--max-total", "1T"}
+		},
+		setup: manyRotated},
 	{name: "cronolog", display: "cronolog 'out/%Y/%m/%d/%H.log'", bin: "cronolog", okExit: 3,
 		args: func(d string) []string { return []string{d + "/%Y/%m/%d/%H.log"} }},
 	{name: "rotatelogs", display: "rotatelogs -l -D 'out/%Y/%m/%d/%H.log' 3600", bin: "rotatelogs",
@@ -79,6 +89,29 @@ var consumers = []consumer{
 	{name: "s6-log", display: "s6-log -b -l 0 n1000 s268435455 ./out", bin: "s6-log",
 		args: func(d string) []string { return []string{"-b", "-l", "0", "n1000", "s268435455", d + "/s6"} },
 		note: "s6-log is given its largest file size (256 MiB) and no line limit."},
+}
+
+// manyRotated puts into d the 10,000 rotated files of app.log of the hours
+// before 2020 (each recorded with its period, as rotlog makes them) and
+// 1,000 files that are not the target's, for the cost of housekeeping
+// passes (each walks them all; nothing is removed).
+func manyRotated(d string) error {
+	line := []byte("a line of a rotated file\n")
+	end := time.Date(2020, 1, 1, 0, 0, 0, 0, time.Local)
+	for i := 1; i <= 10000; i++ {
+		at := end.Add(-time.Duration(i) * time.Hour)
+		p := d + "/app.log." + at.Format("2006-01-02_15")
+		if err := os.WriteFile(p, line, 0o644); err != nil {
+			return err
+		}
+		unix.Setxattr(p, "user.rotlog.start", []byte(strconv.FormatInt(at.UnixNano(), 10)), 0)
+	}
+	for i := range 1000 {
+		if err := os.WriteFile(fmt.Sprintf("%s/other-%d.txt", d, i), line, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // addConsumer adds a consumer given as NAME=COMMAND ARGS..., split at
