@@ -138,6 +138,21 @@
 // lock and temporary suffixes, the extended attributes) is in names.go;
 // the compressions a rotated file may have are the rows of codecs.
 //
+// # Disk budget
+//
+// A Keeper with a Budget removes the target's oldest rotated files while
+// they take more than MaxTotal, or while less than KeepFree is free; Free
+// does so at once for a write that found the disk full. The rules of
+// housekeeping hold: a file is removed only by the process holding its
+// exclusive flock, after checking the name still refers to it, so never
+// one a pipeline still writes, and once. Pipelines count and remove in
+// turn, holding the exclusive flock of the directory of the rotated files
+// (waiting at most a few seconds, then going on without it): otherwise a
+// removal under way would look to another pipeline like a writer, and
+// both would remove a file for the same excess. Files of one period are
+// ordered by creation time (statx), since a removed name is taken again by
+// the next rotation of that period.
+//
 // # Filesystem
 //
 // The guarantees need a local POSIX filesystem: atomic O_APPEND writes,
