@@ -98,7 +98,8 @@ Flags (single-dash long forms such as -when work too):
         --start-time TIME     pretend the clock reads TIME at start
                               ("2026-11-24 23:59:58", RFC 3339 or @UNIXSECONDS)
         --dry-run             print the file written now, the next boundary and
-                              the rotated name, then exit
+                              the rotated name (with --max-total or --keep-free,
+                              what they would remove now), then exit
         --user USER[:GROUP]   when started as root, run as USER (and GROUP, by
                               default USER's) before opening any file; exec
                               mode's command and --post-rotate run so too
