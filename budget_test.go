@@ -435,3 +435,85 @@ func TestDiskFullWithoutBudget(t *testing.T) {
 		}
 	}
 }
+
+// A pipeline killed while it removes files for the budget loses nothing
+// else: every file is either whole or removed and reported (but for the
+// one whose removal the kill came before the report), and the next
+// pipeline finishes the work, the newest files kept.
+func TestBudgetKilledWhileRemoving(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	const n = 400
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	name := func(i int) string {
+		return "app.log." + t0.Add(time.Duration(i)*time.Second).Format("2006-01-02_15-04-05")
+	}
+	body := func(i int) string { return strings.Repeat(fmt.Sprintf("file %04d\n", i), 400) }
+	for i := range n {
+		if err := os.WriteFile(filepath.Join(dir, name(i)), []byte(body(i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fi, err := os.Stat(filepath.Join(dir, name(0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := onDiskTest(fi)
+	limit := fmt.Sprint(10 * one)
+	p := startRotlog(t, dir, "rotlog", nil, "-p", "app.log", "-when", "S", "--max-total", limit)
+	waitFor(t, "a removal", func() bool { return strings.Contains(p.stderr.String(), "rotlog: removed ") })
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+	first := p.stderr.String()
+	t.Logf("the first pipeline reported %d removals before it was killed", strings.Count(first, "rotlog: removed "))
+	cmd := rotlogCmd(t, dir, "rotlog", nil, "-p", "app.log", "-when", "S", "--max-total", limit, "--lock-timeout", "1s")
+	cmd.Stdin = strings.NewReader("")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("second run: %v: %s", err, out)
+	}
+	removed := map[string]int{}
+	for _, s := range []string{first, string(out)} {
+		for _, l := range strings.Split(s, "\n") {
+			if rest, ok := strings.CutPrefix(l, "rotlog: removed "); ok {
+				f, _, _ := strings.Cut(rest, ": ")
+				removed[f]++
+			} else if strings.Contains(l, "error") {
+				t.Errorf("%s", l)
+			}
+		}
+	}
+	kept, unreported := 0, 0
+	for i := range n {
+		data, err := os.ReadFile(filepath.Join(dir, name(i)))
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			switch removed[name(i)] {
+			case 1:
+			case 0:
+				// The one the kill came between removing and reporting.
+				if unreported++; unreported > 1 {
+					t.Errorf("%s is gone, not reported removed", name(i))
+				}
+			default:
+				t.Errorf("%s reported removed %d times", name(i), removed[name(i)])
+			}
+		case err != nil:
+			t.Fatal(err)
+		default:
+			kept++
+			if string(data) != body(i) {
+				t.Errorf("%s changed", name(i))
+			}
+			if removed[name(i)] != 0 {
+				t.Errorf("%s is there, but reported removed", name(i))
+			}
+			if i < n-10 {
+				t.Errorf("%s kept, though it is not among the 10 newest", name(i))
+			}
+		}
+	}
+	if kept != 10 {
+		t.Errorf("%d files kept, want the 10 newest", kept)
+	}
+}
