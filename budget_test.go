@@ -27,7 +27,7 @@ import (
 // (rotator.onDisk): its blocks.
 func onDiskTest(fi os.FileInfo) int64 {
 	st := fi.Sys().(*syscall.Stat_t)
-	if b := st.Blocks * 512; b > 0 || fi.Size() == 0 {
+	if b := int64(st.Blocks) * 512; b > 0 || fi.Size() == 0 {
 		return b
 	}
 	return fi.Size()
@@ -289,7 +289,7 @@ func freeSpace(t *testing.T, dir string) (free, size int64) {
 	if err := unix.Statfs(dir, &st); err != nil {
 		t.Fatal(err)
 	}
-	return int64(st.Bavail) * st.Frsize, int64(st.Blocks) * st.Frsize
+	return int64(st.Bavail) * int64(st.Frsize), int64(st.Blocks) * int64(st.Frsize)
 }
 
 // --keep-free 30% on a filesystem another process fills: rotlog removes

@@ -14,9 +14,9 @@ func statSpace(path string) (free, size int64, err error) {
 	if err := unix.Statfs(path, &st); err != nil {
 		return 0, 0, &os.PathError{Op: "statfs", Path: path, Err: err}
 	}
-	unit := st.Frsize
+	unit := int64(st.Frsize) // int32 on 32-bit systems
 	if unit == 0 {
-		unit = st.Bsize
+		unit = int64(st.Bsize)
 	}
 	return int64(st.Bavail) * unit, int64(st.Blocks) * unit, nil
 }
