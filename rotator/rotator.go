@@ -440,13 +440,15 @@ func (r *Rotator) open(ctx context.Context, now time.Time) error {
 			// A line read before a boundary but opened after another
 			// pipeline rotated: its period's file has its rotated name.
 			if late, isLate := r.lateFile(path, start); isLate {
+				why := "its period's file was handed off"
 				if late != "" {
 					if f, _, err = r.openExisting(late); err == nil {
 						path = late
 						return nil
 					}
+					why = fmt.Sprintf("%s cannot be written (%v)", late, err)
 				}
-				r.verbosef("a line read before %s goes to %s: its period's file was handed off", r.pat.Next(start).Format(time.RFC3339), path)
+				r.verbosef("a line read before %s goes to %s: %s", r.pat.Next(start).Format(time.RFC3339), path, why)
 			}
 			var created bool
 			f, created, err = r.openAppend(path)
@@ -868,11 +870,36 @@ var ErrSettings = errors.New("conflicting settings")
 // wrong times. Zones are compared by what they do around the file's period
 // (see pattern.Pattern.SettingsDiff), not by name. A restart with new
 // settings, with no other pipeline writing, is not a conflict.
-func (r *Rotator) CheckSettings() error {
+//
+// The probe for writers (an exclusive flock, let go at once) is made under
+// the rotation lock: without it, the file probed could be rotated in
+// between, and the probe's flock make a late line's reopen of its period's
+// file fail (see open). Once ctx is done, it judges without the lock.
+func (r *Rotator) CheckSettings(ctx context.Context) error {
 	if r.pat.Template() {
 		return nil
 	}
 	path := r.pat.Path(time.Time{})
+	if getAttr(path, settingsAttr) == nil {
+		return nil
+	}
+	var conflict error
+	err := r.locked(ctx, r.activeLock(), func() error {
+		conflict = r.checkSettings(path)
+		return nil
+	})
+	if errors.Is(err, ErrStopped) {
+		// The lock is held for longer than ctx allows: judge without it.
+		return r.checkSettings(path)
+	}
+	if err != nil {
+		return err
+	}
+	return conflict
+}
+
+// checkSettings is CheckSettings with the rotation lock held.
+func (r *Rotator) checkSettings(path string) error {
 	theirs := getAttr(path, settingsAttr)
 	if theirs == nil {
 		return nil
