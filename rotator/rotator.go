@@ -439,14 +439,30 @@ func (r *Rotator) open(ctx context.Context, now time.Time) error {
 			}
 			// A line read before a boundary but opened after another
 			// pipeline rotated: its period's file has its rotated name.
-			if late, isLate := r.lateFile(path, start); isLate {
+			if late, isLate, none := r.lateFile(path, start); isLate {
 				why := "its period's file was handed off"
-				if late != "" {
+				switch {
+				case late != "":
 					if f, _, err = r.openExisting(late); err == nil {
 						path = late
 						return nil
 					}
 					why = fmt.Sprintf("%s cannot be written (%v)", late, err)
+				case none:
+					// No line was written in its period before the next
+					// period's file was made: its file is made now, under
+					// its rotated name.
+					name := r.pat.RotatedName(start)
+					var created bool
+					if f, created, err = r.openAppend(name); err == nil {
+						if created {
+							r.record(f, start)
+						}
+						r.verbosef("a line read before %s made %s: no line of its period was written before", r.pat.Next(start).Format(time.RFC3339), name)
+						path = name
+						return nil
+					}
+					why = fmt.Sprintf("%s cannot be made (%v)", name, err)
 				}
 				r.verbosef("a line read before %s goes to %s: %s", r.pat.Next(start).Format(time.RFC3339), path, why)
 			}
@@ -527,25 +543,43 @@ func (r *Rotator) ended(now time.Time) bool {
 
 // lateFile reports whether a line read in the period starting at start is
 // late (isLate): the active file at path holds a later period, and this
-// Rotator wrote in that period before, or its rotated file is still open
-// in some pipeline (just rotated). Then it returns the newest rotated file
-// of that period (its name or last numbered variant), unless it was handed
-// off: compressed, or its post-rotate command run. Lines read in a period
-// belong in its file, however late they are written. A line of a period no
-// pipeline writes any more, that this Rotator never wrote in (the clock
-// stepped back), is not late: a finished file is not written again.
-func (r *Rotator) lateFile(path string, start time.Time) (name string, isLate bool) {
-	fi, err := os.Lstat(path)
-	if err != nil || !fi.Mode().IsRegular() || !r.periodOf(path, fi).After(start) {
-		return "", false
+// Rotator wrote in the line's period, or the clock (Config.Now) shows the
+// active file's period begun, or the period's rotated file is still open in
+// some pipeline (just rotated); or there is no active file and the clock
+// shows a later period. Then it returns the newest rotated file of
+// that period (its name or last numbered variant), unless it was handed
+// off: compressed, or its post-rotate command run; none reports that the
+// period has no file under any of those names, compressed or not. Lines
+// read in a period belong in its file, however late they are written. A
+// line of a period no pipeline writes any more, that this Rotator never
+// wrote in (the clock stepped back), is not late: a finished file is not
+// written again.
+func (r *Rotator) lateFile(path string, start time.Time) (name string, isLate, none bool) {
+	var ours bool
+	switch fi, err := os.Lstat(path); {
+	case err == nil && fi.Mode().IsRegular():
+		active := r.periodOf(path, fi)
+		if !active.After(start) {
+			return "", false, false
+		}
+		// The line is late, not from a clock that stepped back, if this
+		// Rotator wrote in its period, or the clock now shows the active
+		// file's period begun (it is not from the future).
+		ours = start.Equal(r.recent[0]) || start.Equal(r.recent[1]) ||
+			r.cfg.Now != nil && !r.cfg.Now().Before(active)
+	case errors.Is(err, fs.ErrNotExist):
+		// Rotated, and no line of a later period has made the next file
+		// yet: only the clock can tell. (A rotation for size, or asked
+		// for, leaves the period going on.)
+		if r.cfg.Now == nil || !r.pat.Start(r.cfg.Now()).After(start) {
+			return "", false, false
+		}
+		ours = true
+	default:
+		return "", false, false
 	}
-	// The line is late, not from a clock that stepped back, if this Rotator
-	// wrote in its period, or the clock now shows the active file's period
-	// begun (it is not from the future).
-	ours := start.Equal(r.recent[0]) || start.Equal(r.recent[1]) ||
-		r.cfg.Now != nil && !r.cfg.Now().Before(r.periodOf(path, fi))
 	base := r.pat.RotatedName(start)
-	found := ""
+	found, seen := "", false
 	for i := 0; ; i++ {
 		cand := base
 		if i > 0 {
@@ -553,20 +587,20 @@ func (r *Rotator) lateFile(path string, start time.Time) (name string, isLate bo
 		}
 		if _, err := os.Lstat(cand); err != nil {
 			if compressed(cand) {
-				found = "" // handed off; a later variant may not be
+				found, seen = "", true // handed off; a later variant may not be
 				continue
 			}
 			break
 		}
-		found = cand
+		found, seen = cand, true
 	}
 	if !ours && (found == "" || !inUse(found)) {
-		return "", false
+		return "", false, false
 	}
 	if found != "" && handedOff(found) {
 		found = ""
 	}
-	return found, true
+	return found, true, !seen
 }
 
 // inUse reports whether some process has the file at path open for
