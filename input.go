@@ -31,22 +31,6 @@ type sink interface {
 // unwritten is input read but not yet written, in pieces.
 type unwritten [][]byte
 
-// count returns its bytes and lines (a last line without newline counted).
-func (u unwritten) count() (bytes, lines int) {
-	var last byte = '\n'
-	for _, p := range u {
-		bytes += len(p)
-		lines += countNewlines(p)
-		if len(p) > 0 {
-			last = p[len(p)-1]
-		}
-	}
-	if last != '\n' {
-		lines++
-	}
-	return bytes, lines
-}
-
 // batcher turns reads into batches of whole lines: it holds back a partial
 // line until its newline arrives (up to maxLine bytes before the newline;
 // a longer line is written in pieces), stamps lines for --timestamp, and hands each batch to its sink.
@@ -215,6 +199,7 @@ func (s *source) run(stopped, drained context.Context) error {
 		defer s.keep.Close()
 	}
 	if err := s.read(stopped); err != nil || stopped.Err() == nil {
+		s.countHeld(err)
 		return errors.Join(err, s.b.finish(s.now()))
 	}
 	if s.keep != nil {
@@ -225,6 +210,7 @@ func (s *source) run(stopped, drained context.Context) error {
 	if err == nil && drained.Err() != nil {
 		err = s.readHeld()
 	}
+	s.countHeld(err)
 	if s.open {
 		// Let writers meet EPIPE now rather than when rotlog exits: what
 		// they write from here on is not read.
@@ -336,6 +322,40 @@ func (s *source) readHeld() error {
 		default:
 			return fmt.Errorf("read %s: %w", s.in.Name(), err)
 		}
+	}
+}
+
+// countHeld adds to the data err reports as not written (if it does) what
+// the input holds now, read without waiting: it is lost once rotlog exits,
+// and is reported with the rest. It reads no more than a pipe holds, so
+// that a writer still writing cannot keep it reading.
+func (s *source) countHeld(err error) {
+	var ue *unwrittenError
+	if !errors.As(err, &ue) || !s.pollable {
+		return
+	}
+	sc, serr := s.in.SyscallConn()
+	if serr != nil {
+		return
+	}
+	buf := make([]byte, readSize)
+	for left := pipeSize; left > 0; {
+		var k int
+		var rerr error
+		if serr := sc.Read(func(fd uintptr) bool {
+			k, rerr = unix.Read(int(fd), buf[:min(len(buf), left)])
+			return true // never wait
+		}); serr != nil {
+			return
+		}
+		if k <= 0 {
+			if errors.Is(rerr, unix.EINTR) {
+				continue
+			}
+			return
+		}
+		ue.add(buf[:k])
+		left -= k
 	}
 }
 
