@@ -364,13 +364,6 @@ func (m *meta) drop(path string, id fileID) {
 	}
 }
 
-// dropFile is drop for the file f, removed from path.
-func (m *meta) dropFile(f *os.File, path string) {
-	if id, err := fileIDOf(f); err == nil {
-		m.drop(path, id)
-	}
-}
-
 // orphanAge is how old a sidecar must be before housekeeping removes it
 // for want of its file: a sidecar is written (by a create, a rename or a
 // compression) just before or after its file gets the name, so a young one

@@ -1,10 +1,6 @@
 package rotator
 
-import (
-	"errors"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // xattrName is the name of an attribute of names.go as this system spells
 // it: macOS takes any name.
@@ -21,8 +17,6 @@ func lgetxattr(path, name string, buf []byte) (int, error) {
 func fsetxattr(fd int, name string, v []byte) error {
 	return unix.Fsetxattr(fd, xattrName(name), v, 0)
 }
-
-func xattrAbsent(err error) bool { return errors.Is(err, unix.ENOATTR) }
 
 // fdID and pathID return a file's identity: its inode and birth time.
 func fdID(fd int) (fileID, error) {

@@ -1,7 +1,6 @@
 package rotator
 
 import (
-	"errors"
 	"strings"
 	"unsafe"
 
@@ -31,8 +30,6 @@ func fsetxattr(fd int, name string, v []byte) error {
 	}
 	return err
 }
-
-func xattrAbsent(err error) bool { return errors.Is(err, unix.ENOATTR) }
 
 // fdID and pathID return a file's identity: its inode and birth time.
 func fdID(fd int) (fileID, error) {

@@ -26,9 +26,6 @@ func fsetxattr(fd int, name string, v []byte) error {
 	return unix.Fsetxattr(fd, xattrName(name), v, 0)
 }
 
-// xattrAbsent reports whether err says the file has no such attribute.
-func xattrAbsent(err error) bool { return errors.Is(err, unix.ENODATA) }
-
 // statID returns the identity of the file at path relative to dirfd (a
 // link is not followed), or of dirfd itself when path is "": its inode and,
 // where the filesystem keeps one, its birth time (statx).

@@ -15,8 +15,6 @@ func lgetxattr(string, string, []byte) (int, error) { return 0, unix.ENOTSUP }
 
 func fsetxattr(int, string, []byte) error { return unix.ENOTSUP }
 
-func xattrAbsent(error) bool { return false }
-
 // fdID and pathID return a file's identity: its inode.
 func fdID(fd int) (fileID, error) {
 	var st unix.Stat_t
