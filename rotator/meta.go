@@ -171,8 +171,12 @@ func (m *meta) setAll(f *os.File, path string, as []attr) {
 		return
 	}
 	id, err := fileIDOf(f)
+	var fi fs.FileInfo
 	if err == nil {
-		err = writeSidecar(path, id, rest, false)
+		fi, err = f.Stat()
+	}
+	if err == nil {
+		err = writeSidecar(path, id, fi.Mode().Perm(), rest, false)
 	}
 	if err != nil {
 		m.logf("error: recording %s on %s: %v", strings.TrimPrefix(rest[0].name, "user.rotlog."), path, err)
@@ -301,9 +305,10 @@ func readSidecar(path string, id fileID) map[string][]byte {
 // identity is id, keeping the sidecar's other records if it is about that
 // file: written whole to a temporary file, synced, and renamed over the
 // sidecar, so that a reader sees the old sidecar or the new one, never a
-// part. With noReplace it fails with an error matching fs.ErrExist if a
+// part. It has the permission bits of its file, perm: who may not read the
+// file may not read what rotlog records about it. With noReplace it fails with an error matching fs.ErrExist if a
 // sidecar is there already.
-func writeSidecar(path string, id fileID, as []attr, noReplace bool) error {
+func writeSidecar(path string, id fileID, perm fs.FileMode, as []attr, noReplace bool) error {
 	sc := sidecarPath(path)
 	rec, order := map[string][]byte{}, []string(nil)
 	if got, old, oldOrder, ok := readSidecarFile(sc); ok && got == id {
@@ -316,7 +321,7 @@ func writeSidecar(path string, id fileID, as []attr, noReplace bool) error {
 		rec[a.name] = a.v
 	}
 	tmp := sc + fmt.Sprintf(sidecarTempMark+"%d-%d", os.Getpid(), rand.Uint32())
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, perm)
 	if err != nil {
 		return err
 	}

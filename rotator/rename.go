@@ -63,11 +63,11 @@ func (m *meta) rotateTo(path, name string, first int) (string, error) {
 		if rec != nil {
 			if fi, err := os.Lstat(cand); err == nil {
 				if os.SameFile(fi, pfi) {
-					return m.linked(path, cand, id, rec)
+					return m.linked(path, cand, pfi, id, rec)
 				}
 				continue
 			}
-			switch err := m.reserve(cand, id, rec); {
+			switch err := m.reserve(cand, id, pfi.Mode().Perm(), rec); {
 			case errors.Is(err, fs.ErrExist):
 				continue // taken, or about to be
 			case err != nil:
@@ -90,16 +90,16 @@ func (m *meta) rotateTo(path, name string, first int) (string, error) {
 		// Left behind by a crash inside linkRename: the rotated name
 		// already holds this very file, so drop the active name only.
 		if fi, err := os.Lstat(cand); err == nil && os.SameFile(fi, pfi) {
-			return m.linked(path, cand, id, rec)
+			return m.linked(path, cand, pfi, id, rec)
 		}
 	}
 }
 
 // linked ends a rename of path to cand that a crash inside linkRename
 // left with both names: the records go to cand, and path is removed.
-func (m *meta) linked(path, cand string, id fileID, rec []attr) (string, error) {
+func (m *meta) linked(path, cand string, fi fs.FileInfo, id fileID, rec []attr) (string, error) {
 	if rec != nil {
-		if err := writeSidecar(cand, id, rec, false); err != nil {
+		if err := writeSidecar(cand, id, fi.Mode().Perm(), rec, false); err != nil {
 			m.logf("error: records of %s cannot follow it to %s: %v", path, cand, err)
 		}
 		m.drop(path, id)
@@ -116,14 +116,14 @@ func (m *meta) linked(path, cand string, id fileID, rec []attr) (string, error) 
 // another rename to cand under way, so cand is taken (fs.ErrExist); one
 // an old one about no file,
 // or one about this very file (a rename killed before), is replaced.
-func (m *meta) reserve(cand string, id fileID, rec []attr) error {
-	err := writeSidecar(cand, id, rec, true)
+func (m *meta) reserve(cand string, id fileID, perm fs.FileMode, rec []attr) error {
+	err := writeSidecar(cand, id, perm, rec, true)
 	if !errors.Is(err, fs.ErrExist) {
 		return err
 	}
 	sc := sidecarPath(cand)
 	if got, _, _, ok := readSidecarFile(sc); ok && got == id || m.orphan(sc, cand, false) {
-		return writeSidecar(cand, id, rec, false)
+		return writeSidecar(cand, id, perm, rec, false)
 	}
 	return err
 }
