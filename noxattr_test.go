@@ -167,3 +167,58 @@ func TestNoXattrCompressionKilled(t *testing.T) {
 		t.Errorf("stderr: %s", p.stderr)
 	}
 }
+
+// A compression killed while it writes NAME.gz.tmp, without extended
+// attributes: the original stays whole, nothing is left under a final name,
+// and the next start compresses it once, leaving no sidecar without its
+// file.
+func TestNoXattrKillDuringCompression(t *testing.T) {
+	t.Parallel()
+	tfs := mountTestFS(t)
+	tfs.noXattr.Store(true)
+	const name = "app.log.2026-11-24"
+	old := filepath.Join(tfs.backing, name)
+	rng := rand.New(rand.NewPCG(5, 6))
+	var want strings.Builder
+	for i := 0; want.Len() < 16<<20; i++ { // long enough to kill the compression midway
+		fmt.Fprintf(&want, "line %d %x\n", i, rng.Uint64())
+	}
+	if err := os.WriteFile(old, []byte(want.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tmp := old + ".gz.tmp"
+	args := []string{"-when", "D", "-z", "--start-time", "2026-11-25 12:00:00"}
+	p := startOnTestFS(t, tfs, "app.log", args...)
+	waitFor(t, "the compression to write", func() bool {
+		fi, err := os.Stat(tmp)
+		return err == nil && fi.Size() > 0
+	})
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+	if exists(old + ".gz") {
+		t.Fatal("a file under the final name after the kill")
+	}
+	if !exists(tmp) {
+		t.Fatal("the kill did not interrupt the compression; the test proves nothing")
+	}
+	if got := readFileQuiet(old); got != want.String() {
+		t.Fatal("the original changed")
+	}
+	p = startOnTestFS(t, tfs, "app.log", args...)
+	p.wait(t)
+	if exists(tmp) || exists(old) {
+		t.Errorf("leftovers after a later pass; stderr: %s", p.stderr)
+	}
+	if got := string(readMaybeCompressed(t, old+".gz")); got != want.String() {
+		t.Errorf("%s.gz holds %d bytes, want the %d of the original", name, len(got), want.Len())
+	}
+	ents, _ := os.ReadDir(tfs.backing)
+	for _, e := range ents {
+		if file, ok := sidecarOf(filepath.Join(tfs.backing, e.Name())); ok && !exists(file) {
+			t.Errorf("sidecar %s without its file", e.Name())
+		}
+		if strings.HasPrefix(e.Name(), name+".") && e.Name() != name+".gz" {
+			t.Errorf("%s made", e.Name())
+		}
+	}
+}
