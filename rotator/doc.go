@@ -202,8 +202,9 @@
 //     shows it there, a template's many directories need no extra
 //     directory each (with modes and owners of their own), and it moves by
 //     the same no-replace rename as its file. The leading dot keeps it out
-//     of the pattern's matches, and housekeeping sets sidecar names aside
-//     before matching anything.
+//     of the pattern's matches; housekeeping sets sidecar names aside
+//     before it looks for rotated files (unless the pattern itself makes
+//     the name: then it is a log).
 //   - Moved with its file. A rename (rotation, size rotation, a
 //     compression moving a file aside) first writes the sidecar at the new
 //     name, without replacing one there, then renames the file without

@@ -179,7 +179,7 @@ func (k *Keeper) list(now time.Time) []rotated {
 			return nil
 		}
 		path := prefix + rel
-		if file, tmp, ok := sidecarFile(path); ok {
+		if file, tmp, ok := sidecarFile(path); ok && !k.ours(path, current) {
 			if k.ours(file, current) {
 				k.meta.sweep(path, file, tmp)
 			}
