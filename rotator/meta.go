@@ -157,7 +157,7 @@ func (m *meta) setAll(f *os.File, path string, as []attr) {
 			sc.Control(func(fd uintptr) { err = fsetxattr(int(fd), a.name, a.v) })
 			if unsupported(err) {
 				m.useSidecars(dir, err)
-				rest = as[i:]
+				rest = append(rest, as[i:]...)
 				break
 			}
 			if err != nil {
