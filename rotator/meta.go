@@ -306,8 +306,8 @@ func readSidecar(path string, id fileID) map[string][]byte {
 // file: written whole to a temporary file, synced, and renamed over the
 // sidecar, so that a reader sees the old sidecar or the new one, never a
 // part. It has the permission bits of its file, perm: who may not read the
-// file may not read what rotlog records about it. With noReplace it fails with an error matching fs.ErrExist if a
-// sidecar is there already.
+// file may not read what rotlog records about it. With noReplace it fails
+// with an error matching fs.ErrExist if a sidecar is there already.
 func writeSidecar(path string, id fileID, perm fs.FileMode, as []attr, noReplace bool) error {
 	sc := sidecarPath(path)
 	rec, order := map[string][]byte{}, []string(nil)
@@ -345,7 +345,7 @@ func writeSidecar(path string, id fileID, perm fs.FileMode, as []attr, noReplace
 	return err
 }
 
-// records returns every record in the sidecar of the file at path whose
+// sidecarRecords returns every record in the sidecar of the file at path whose
 // identity is id, in the order written; nil if none.
 func sidecarRecords(path string, id fileID) []attr {
 	got, rec, order, ok := readSidecarFile(sidecarPath(path))
@@ -400,8 +400,9 @@ func (m *meta) sweep(sc, path string, tmp bool) {
 			return
 		}
 	}
-	os.Remove(aside)
-	m.verbosef("removed %s: the file it was about is gone", sc)
+	if os.Remove(aside) == nil {
+		m.verbosef("removed %s: the file it was about is gone", sc)
+	}
 }
 
 // orphan reports whether the sidecar at sc is old and about no file at path.
