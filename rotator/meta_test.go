@@ -1,6 +1,7 @@
 package rotator
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -256,4 +257,26 @@ func TestSidecarRecordedPeriod(t *testing.T) {
 	wantFile(t, active, "c\n")
 	wantDir(t, dir, "app.log", "app.log.2026-11-25_12-00-01", ".app.log.rotlog", ".app.log.2026-11-25_12-00-01.rotlog")
 	wantRecord(t, a.meta, pat.RotatedName(pat.Start(t1)), startAttr, string(encodeStart(pat.Start(t1))))
+}
+
+// Without xattrs, the settings a pipeline recorded in the active file's
+// sidecar are checked as in an attribute: another pipeline with a
+// different unit is refused while the first writes.
+func TestSidecarCheckSettings(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	first, _ := newRot(t, compile(t, path, "D"))
+	first.meta.sidecars[dir] = true
+	mustWrite(t, first, "first\n", t0) // holds the file open
+	noXattr(t, path)
+	second, _ := newRot(t, compile(t, path, "H"))
+	second.meta.sidecars[dir] = true
+	if err := second.CheckSettings(); !errors.Is(err, ErrSettings) {
+		t.Errorf("CheckSettings: %v, want a conflict", err)
+	}
+	first.Close()
+	if err := second.CheckSettings(); err != nil {
+		t.Errorf("CheckSettings with nobody writing: %v", err)
+	}
 }
