@@ -100,6 +100,11 @@ func TestNoXattrPipelines(t *testing.T) {
 	// Nothing lost, doubled, torn or misfiled; no sidecar without its
 	// file; the active file's period read from its sidecar.
 	files := checkTarget(t, tfs.backing, pat, sent)
+	lines := 0
+	for _, k := range sent {
+		lines += k
+	}
+	t.Logf("%d lines, %d files rotated, compressed and hooked", lines, len(rotations))
 	for _, f := range files {
 		if f.seq == 0 && !strings.HasSuffix(f.path, ".gz") {
 			t.Errorf("%s left uncompressed", f.path)
