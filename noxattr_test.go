@@ -185,7 +185,7 @@ func TestNoXattrKillDuringCompression(t *testing.T) {
 	old := filepath.Join(tfs.backing, name)
 	rng := rand.New(rand.NewPCG(5, 6))
 	var want strings.Builder
-	for i := 0; want.Len() < 16<<20; i++ { // long enough to kill the compression midway
+	for i := 0; want.Len() < 8<<20; i++ { // long enough to kill the compression midway
 		fmt.Fprintf(&want, "line %d %x\n", i, rng.Uint64())
 	}
 	if err := os.WriteFile(old, []byte(want.String()), 0o644); err != nil {
