@@ -51,8 +51,9 @@ type Config struct {
 
 // Rotator writes one target. The zero value is not usable; call New.
 type Rotator struct {
-	cfg Config
-	pat *pattern.Pattern
+	cfg  Config
+	pat  *pattern.Pattern
+	meta *meta // where the records of files are kept
 
 	f    *os.File  // the file of the current period, nil if none is open
 	name string    // the path f was opened as
@@ -84,7 +85,7 @@ func New(cfg Config) *Rotator {
 	if cfg.DirMode == 0 {
 		cfg.DirMode = 0o755
 	}
-	return &Rotator{cfg: cfg, pat: cfg.Pattern}
+	return &Rotator{cfg: cfg, pat: cfg.Pattern, meta: newMeta(cfg.Logf, cfg.Verbosef)}
 }
 
 func (r *Rotator) logf(format string, args ...any) {
@@ -221,11 +222,11 @@ func (r *Rotator) rotateForSize(ctx context.Context, now time.Time, need int64) 
 				return err
 			}
 		}
-		var created bool
-		f, created, err = r.openAppend(path)
-		if created && !r.pat.Template() {
-			r.record(f, r.pat.Start(now))
+		var rec []attr
+		if !r.pat.Template() {
+			rec = r.records(r.pat.Start(now))
 		}
+		f, _, err = r.openAppend(path, rec)
 		return err
 	})
 	if err != nil {
@@ -239,7 +240,7 @@ func (r *Rotator) rotateForSize(ctx context.Context, now time.Time, need int64) 
 // its first free numbered variant.
 func (r *Rotator) rotateSize(path string, fi fs.FileInfo, now time.Time) error {
 	if r.pat.Template() {
-		name, err := rotateTo(path, path, 1)
+		name, err := r.meta.rotateTo(path, path, 1)
 		if err != nil {
 			return fmt.Errorf("rotate: %w", err)
 		}
@@ -428,7 +429,7 @@ func (r *Rotator) open(ctx context.Context, now time.Time) error {
 	var err error
 	if r.pat.Template() {
 		r.warnLinkedDirs(path)
-		f, _, err = r.openAppend(path)
+		f, _, err = r.openAppend(path, nil)
 	} else if f = r.openCurrent(path, start); f == nil {
 		// While another pipeline holds the lock (rotating, or creating the
 		// file of this period), the file it makes may be opened as above.
@@ -453,11 +454,7 @@ func (r *Rotator) open(ctx context.Context, now time.Time) error {
 					// period's file was made: its file is made now, under
 					// its rotated name.
 					name := r.pat.RotatedName(start)
-					var created bool
-					if f, created, err = r.openAppend(name); err == nil {
-						if created {
-							r.record(f, start)
-						}
+					if f, _, err = r.openAppend(name, r.records(start)); err == nil {
 						r.verbosef("a line read before %s made %s: no line of its period was written before", r.pat.Next(start).Format(time.RFC3339), name)
 						path = name
 						return nil
@@ -466,11 +463,7 @@ func (r *Rotator) open(ctx context.Context, now time.Time) error {
 				}
 				r.verbosef("a line read before %s goes to %s: %s", r.pat.Next(start).Format(time.RFC3339), path, why)
 			}
-			var created bool
-			f, created, err = r.openAppend(path)
-			if created {
-				r.record(f, start)
-			}
+			f, _, err = r.openAppend(path, r.records(start))
 			return err
 		})
 	}
@@ -506,7 +499,7 @@ func (r *Rotator) openCurrent(path string, start time.Time) *os.File {
 		f.Close()
 		return nil
 	}
-	t, ok := decodeStart(getAttrFile(f, startAttr))
+	t, ok := decodeStart(r.meta.getFile(f, path, startAttr))
 	if !t.IsZero() {
 		t = r.pat.Start(t) // normalised, as in periodOf
 	}
@@ -597,7 +590,7 @@ func (r *Rotator) lateFile(path string, start time.Time) (name string, isLate, n
 	if !ours && (found == "" || !inUse(found)) {
 		return "", false, false
 	}
-	if found != "" && handedOff(found) {
+	if found != "" && r.meta.handedOff(found) {
 		found = ""
 	}
 	return found, true, !seen
@@ -634,7 +627,7 @@ func (r *Rotator) openExisting(path string) (*os.File, bool, error) {
 		f.Close()
 		return nil, false, errMoved
 	}
-	if handedOff(path) {
+	if r.meta.handedOff(path) {
 		// Between lateFile's look and the flock, a housekeeper finished it.
 		f.Close()
 		return nil, false, errMoved
@@ -697,9 +690,10 @@ func (r *Rotator) adopt(f *os.File, path string, now time.Time) error {
 }
 
 // openAppend opens path for appending, creating it and its directories if
-// needed; created reports whether this call made the file. The file is
+// needed; created reports whether this call made the file, and then
+// records rec on it, with the hook and manifest marks. The file is
 // returned holding a shared flock, which keeps housekeeping off it.
-func (r *Rotator) openAppend(path string) (f *os.File, created bool, err error) {
+func (r *Rotator) openAppend(path string, rec []attr) (f *os.File, created bool, err error) {
 	for range 8 {
 		f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, r.cfg.Mode)
 		created = err == nil
@@ -739,10 +733,13 @@ func (r *Rotator) openAppend(path string) (f *os.File, created bool, err error) 
 		if created {
 			r.verbosef("created %s", path)
 			if r.cfg.MarkHook {
-				setAttr(f, hookAttr, []byte(hookPending))
+				rec = append(rec, attr{hookAttr, []byte(hookPending)})
 			}
 			if r.cfg.MarkManifest {
-				setAttr(f, manifestAttr, []byte(hookPending))
+				rec = append(rec, attr{manifestAttr, []byte(hookPending)})
+			}
+			if len(rec) > 0 {
+				r.meta.setAll(f, path, rec)
 			}
 		}
 		return f, created, nil
@@ -824,7 +821,7 @@ func (r *Rotator) rotate(path string, start time.Time) error {
 	if err := mkdirAll(dir, r.cfg.DirMode); err != nil {
 		return fmt.Errorf("rotate: %w", err)
 	}
-	name, err := rotateTo(path, name, 0)
+	name, err := r.meta.rotateTo(path, name, 0)
 	if err != nil {
 		return fmt.Errorf("rotate: %w", err)
 	}
@@ -879,18 +876,17 @@ func (e *NotRegularError) Permanent() bool { return e.Mode.Type()&fs.ModeSymlink
 // periodOf returns the start of the period the file at path holds: the one
 // its creator recorded, or else the period of its last write.
 func (r *Rotator) periodOf(path string, fi fs.FileInfo) time.Time {
-	if t, ok := decodeStart(getAttr(path, startAttr)); ok && !t.IsZero() {
+	if t, ok := decodeStart(r.meta.get(path, startAttr)); ok && !t.IsZero() {
 		// Normalised, in case the creator cut periods differently.
 		return r.pat.Start(t)
 	}
 	return r.pat.Start(fi.ModTime())
 }
 
-// record notes on an active file it created the period it holds and the
-// settings it was made with.
-func (r *Rotator) record(f *os.File, start time.Time) {
-	setAttr(f, startAttr, encodeStart(start))
-	setAttr(f, settingsAttr, []byte(r.pat.Settings(start)))
+// records returns what is recorded on an active file when it is created:
+// the period it holds and the settings it was made with.
+func (r *Rotator) records(start time.Time) []attr {
+	return []attr{{startAttr, encodeStart(start)}, {settingsAttr, []byte(r.pat.Settings(start))}}
 }
 
 // ErrSettings is returned by CheckSettings for a target written with other
@@ -914,7 +910,7 @@ func (r *Rotator) CheckSettings(ctx context.Context) error {
 		return nil
 	}
 	path := r.pat.Path(time.Time{})
-	if getAttr(path, settingsAttr) == nil {
+	if r.meta.get(path, settingsAttr) == nil {
 		return nil
 	}
 	var conflict error
@@ -934,7 +930,7 @@ func (r *Rotator) CheckSettings(ctx context.Context) error {
 
 // checkSettings is CheckSettings with the rotation lock held.
 func (r *Rotator) checkSettings(path string) error {
-	theirs := getAttr(path, settingsAttr)
+	theirs := r.meta.get(path, settingsAttr)
 	if theirs == nil {
 		return nil
 	}
@@ -949,7 +945,7 @@ func (r *Rotator) checkSettings(path string) error {
 		return nil // nobody writes it now
 	}
 	// The time the record is about: the file's period, else its last write.
-	at, ok := decodeStart(getAttr(path, startAttr))
+	at, ok := decodeStart(r.meta.get(path, startAttr))
 	if (!ok || at.IsZero()) && serr == nil {
 		at = fi.ModTime()
 	}

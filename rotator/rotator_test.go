@@ -677,7 +677,7 @@ func TestLatePeriodWithoutFile(t *testing.T) {
 	rotated := pat.RotatedName(pat.Start(t0))
 	wantFile(t, rotated, "late1, read in P\nlate2, read in P\n")
 	wantFile(t, filepath.Join(dir, "app.log"), "b, period P+1\n")
-	if st, ok := decodeStart(getAttr(rotated, startAttr)); !ok || !st.Equal(pat.Start(t0)) {
+	if st, ok := decodeStart(newMeta(nil, nil).get(rotated, startAttr)); !ok || !st.Equal(pat.Start(t0)) {
 		t.Errorf("%s records period %v, want %v", rotated, st, pat.Start(t0))
 	}
 	// Their next lines, read in P+1, go to the current file.
