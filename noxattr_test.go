@@ -40,7 +40,7 @@ func TestNoXattrPipelines(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, p := range procs {
 		wg.Go(func() {
-			k, err := feed(p.stdin, i, 5*time.Second, rand.New(rand.NewPCG(uint64(i), 13)))
+			k, err := feed(p.stdin, i, 20*time.Second, rand.New(rand.NewPCG(uint64(i), 13)))
 			if err != nil {
 				t.Errorf("pipeline %d: %v", i, err)
 			}
@@ -72,7 +72,7 @@ func TestNoXattrPipelines(t *testing.T) {
 		t.Error("no pipeline said it keeps records in sidecar files")
 	}
 	if len(rotations) < 3 {
-		t.Fatalf("only %d rotations in 5 s of -when S", len(rotations))
+		t.Fatalf("only %d rotations in 20 s of -when S", len(rotations))
 	}
 	hooked := map[string]int{}
 	b, _ := os.ReadFile(hooks)
