@@ -360,9 +360,12 @@ func (s *source) countHeld(err error) {
 }
 
 // pollable returns a descriptor for in that Go's poller can interrupt, if
-// in is a pipe, socket or terminal: a non-blocking duplicate, and a
-// function that puts the original back in blocking mode. Anything else (a
-// file) is returned as it is.
+// in is a pipe, socket or terminal: a non-blocking one, and a function
+// that lets go of it. A pipe is opened anew where the system allows it
+// (ownReader), so that O_NONBLOCK is set on rotlog's own open file; else,
+// and for the others, it is a duplicate sharing the open file, and the
+// function puts the original back in blocking mode. Anything else (a file)
+// is returned as it is.
 func pollable(in *os.File) (*os.File, bool, func()) {
 	nothing := func() {}
 	sc, err := in.SyscallConn()
@@ -370,6 +373,7 @@ func pollable(in *os.File) (*os.File, bool, func()) {
 		return in, false, nothing
 	}
 	fd := -1
+	private := false // fd is an open file of its own, not shared
 	var st unix.Stat_t
 	sc.Control(func(f uintptr) {
 		if unix.Fstat(int(f), &st) != nil {
@@ -384,7 +388,13 @@ func pollable(in *os.File) (*os.File, bool, func()) {
 		default:
 			return
 		}
-		fd, _ = unix.Dup(int(f))
+		if st.Mode&unix.S_IFMT == unix.S_IFIFO {
+			fd = ownReader(int(f))
+			private = fd >= 0
+		}
+		if fd < 0 {
+			fd, _ = unix.Dup(int(f))
+		}
 	})
 	if fd < 0 {
 		return in, false, nothing
@@ -402,8 +412,9 @@ func pollable(in *os.File) (*os.File, bool, func()) {
 	f := os.NewFile(uintptr(fd), in.Name())
 	return f, true, func() {
 		// O_NONBLOCK belongs to the open file, shared with whoever else
-		// holds it: give it back as it was found.
-		if sc, err := f.SyscallConn(); err == nil {
+		// holds it: give it back as it was found. (A pipe opened anew has
+		// its own, which a kill cannot leave set on someone else's.)
+		if sc, err := f.SyscallConn(); err == nil && !private {
 			sc.Control(func(fd uintptr) { unix.SetNonblock(int(fd), false) })
 		}
 		f.Close()

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/rotlog/rotlog/pattern"
-	"golang.org/x/sys/unix"
 )
 
 // Tests of how rotlog stops (SPEC "Signals and exit", "Stopping without
@@ -597,59 +596,5 @@ func TestStopExecExitDuringDrain(t *testing.T) {
 			t.Errorf("g%d missing: the drain was cut short when the command exited; log %q, stderr %s", i, readFileQuiet(app), rp.stderr)
 			break
 		}
-	}
-}
-
-// TestUnwrittenCountsPipe checks that when a write fails for good, the
-// report counts what was still in the input pipe too: it is lost when
-// rotlog exits, and must not be lost silently. The producer writes, in one
-// go, more than one read takes and less than the pipe holds, so that most
-// of it is still in the pipe when the first batch fails; every byte the
-// pipe accepted is then reported, exactly.
-func TestUnwrittenCountsPipe(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	cmd := bareRotlogCmd(t, dir, "rotlog", nil, "-p", "app.log")
-	cmd.Stdin = r
-	rp := start(t, cmd, false)
-	r.Close()
-	app := filepath.Join(dir, "app.log")
-	if _, err := w.WriteString("a\n"); err != nil {
-		t.Fatal(err)
-	}
-	if !pollUntil(stopLimit, func() bool { return readFileQuiet(app) == "a\n" }) {
-		t.Fatalf("the first line was not written; stderr: %s", rp.stderr)
-	}
-	// A directory where the file goes: no write can succeed.
-	if err := os.Remove(app); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(app, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	size, err := unix.FcntlInt(w.Fd(), unix.F_GETPIPE_SZ, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const lineLen = 64
-	n := min(3*readSize, size-readSize) / lineLen
-	if n*lineLen <= readSize {
-		t.Skipf("the pipe holds %d bytes: too little to leave data in it after a read", size)
-	}
-	data := []byte(strings.Repeat(strings.Repeat("x", lineLen-1)+"\n", n))
-	if k, err := w.Write(data); err != nil || k != len(data) {
-		t.Fatalf("write into the pipe: %d, %v; want all %d bytes taken", k, err, len(data))
-	}
-	if !rp.exited(stopLimit) {
-		t.Fatalf("rotlog still running %s after its writes failed for good; stderr: %s", stopLimit, rp.stderr)
-	}
-	want := fmt.Sprintf("stopping with %d bytes (%d lines) not written", len(data), n)
-	if !strings.Contains(rp.stderr.String(), want) {
-		t.Errorf("stderr does not say %q: %s", want, rp.stderr)
 	}
 }

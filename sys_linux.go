@@ -13,6 +13,22 @@ func isTerminal(fd int) bool {
 	return err == nil
 }
 
+// ownReader opens the pipe fd reads anew, through /proc, as an open file of
+// its own (its O_NONBLOCK not shared with whoever else holds fd), or
+// returns -1.
+func ownReader(fd int) int {
+	nfd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1
+	}
+	var a, b unix.Stat_t
+	if unix.Fstat(fd, &a) != nil || unix.Fstat(nfd, &b) != nil || a.Dev != b.Dev || a.Ino != b.Ino {
+		unix.Close(nfd)
+		return -1
+	}
+	return nfd
+}
+
 // growPipe enlarges a pipe's buffer; best effort, the limit is
 // /proc/sys/fs/pipe-max-size.
 func growPipe(fd, size int) { unix.FcntlInt(uintptr(fd), unix.F_SETPIPE_SZ, size) }
