@@ -214,10 +214,10 @@ func (s *source) run(stopped, drained context.Context) error {
 	if s.open {
 		// Let writers meet EPIPE now rather than when rotlog exits: what
 		// they write from here on is not read.
-		ino := pipeInode(s.in)
+		name := pipeName(s.in)
 		s.restore()
 		s.orig.Close()
-		s.holders = pipeHolders(ino)
+		s.holders = pipeHolders(name)
 	}
 	return errors.Join(err, s.b.finish(s.now()))
 }

@@ -18,8 +18,8 @@ func growPipe(fd, size int) {}
 // ownReader: no /proc to open a pipe anew through.
 func ownReader(int) int { return -1 }
 
-// pipeInode and pipeHolders would name the processes holding a pipe;
+// pipeName and pipeHolders would name the processes holding a pipe;
 // there is no /proc to find them in here.
-func pipeInode(*os.File) uint64 { return 0 }
+func pipeName(*os.File) string { return "" }
 
-func pipeHolders(uint64) []int { return nil }
+func pipeHolders(string) []int { return nil }
