@@ -334,7 +334,7 @@ func TestDrop100MBOnFullDisk(t *testing.T) {
 	}
 	t.Logf("lines written %d (%d bytes), kept %d (%d bytes), dropped %d in %d markers; pipe %d bytes",
 		n, total, kept, keptBytes, dropped, len(logMarkers), pipe)
-	t.Logf("peak RSS: %d KiB with --on-block drop --buffer 1M on the full disk, %d KiB with --on-block wait writing all", peak, basePeak)
+	t.Logf("peak RSS: %d KiB with --on-block drop --buffer %dK on the full disk, %d KiB with --on-block wait writing all", peak, buffer>>10, basePeak)
 	if dropped == 0 {
 		t.Fatalf("no lines dropped: the test did not fill the buffer; stderr: %s", p.stderr)
 	}

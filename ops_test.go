@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -273,5 +274,74 @@ func TestMetricsLockWaits(t *testing.T) {
 		t.Errorf("rotlog_lock_wait_seconds_total = %v after a wait, want > 0", s)
 	}
 	p.stdin.Close()
+	p.wait(t)
+}
+
+// metricValue reads the one value of the metric name, labelled with the
+// target target, from the --metrics file path; -1 while there is no file.
+func metricValue(t *testing.T, path, name, target string) float64 {
+	t.Helper()
+	mfs, err := parseMetrics(path)
+	if os.IsNotExist(err) {
+		return -1
+	}
+	if err != nil {
+		t.Fatalf("%s does not parse: %v", path, err)
+	}
+	mf := mfs[name]
+	if mf == nil || len(mf.Metric) != 1 {
+		t.Fatalf("%s: no single metric %s", path, name)
+	}
+	m := mf.Metric[0]
+	if l := m.GetLabel(); len(l) != 1 || l[0].GetName() != "target" || l[0].GetValue() != target {
+		t.Errorf("%s has labels %v, want target=%s", name, l, target)
+	}
+	if m.Counter != nil {
+		return m.Counter.GetValue()
+	}
+	return m.Gauge.GetValue()
+}
+
+// --metrics reports the housekeeping backlog: the rotated files that the
+// last pass left with work to do, here a --post-rotate command that fails
+// until the test lets it succeed. Three files wait: the backlog is 3 (never
+// more); once the command succeeds for each, it is 0.
+func TestMetricsHousekeepingBacklog(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	mdir := filepath.Join(dir, "metrics")
+	os.Mkdir(mdir, 0o755)
+	p := startRotlog(t, dir, "rotlog", nil, "-p", "app.log", "-when", "D", "--start-time", "2026-11-25 12:00:00",
+		"--metrics", mdir, "--post-rotate", "test -e ok && echo >>hooked")
+	path := filepath.Join(mdir, fmt.Sprintf("rotlog_app_log_%d.prom", p.cmd.Process.Pid))
+	backlog := func() float64 { return metricValue(t, path, "rotlog_housekeeping_backlog", "app.log") }
+	app := filepath.Join(dir, "app.log")
+	var rotated []string
+	for i, name := range []string{"app.log.2026-11-25", "app.log.2026-11-25.1", "app.log.2026-11-25.2"} {
+		fmt.Fprintf(p.stdin, "line %d\n", i)
+		waitFor(t, fmt.Sprintf("line %d", i), func() bool { return readFileQuiet(app) == fmt.Sprintf("line %d\n", i) })
+		p.cmd.Process.Signal(syscall.SIGALRM)
+		waitFor(t, name, func() bool { return exists(filepath.Join(dir, name)) })
+		rotated = append(rotated, name)
+	}
+	waitFor(t, "a backlog of 3 in the metrics file", func() bool {
+		n := backlog()
+		if n > 3 {
+			t.Fatalf("rotlog_housekeeping_backlog = %v with 3 rotated files", n)
+		}
+		return n == 3
+	})
+	if n := metricValue(t, path, "rotlog_housekeeping_passes_total", "app.log"); n < 1 {
+		t.Errorf("rotlog_housekeeping_passes_total = %v, want at least 1", n)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ok"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a backlog of 0 in the metrics file", func() bool { return backlog() == 0 })
+	got := strings.Fields(readFile(t, filepath.Join(dir, "hooked")))
+	slices.Sort(got)
+	if !slices.Equal(got, rotated) {
+		t.Errorf("the post-rotate command succeeded for %v, want %v", got, rotated)
+	}
 	p.wait(t)
 }
