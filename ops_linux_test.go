@@ -219,7 +219,8 @@ func feedLines(w io.Writer, n, size int, sent time.Time) (int64, error) {
 // that stopped reading would make impossible, since the pipe and the
 // buffer hold about 2 MiB. Once space is freed, the log has whole lines
 // only, in order, and where lines are missing a marker counts exactly
-// those lines and their bytes; stderr reports the same markers. rotlog's
+// those lines and their bytes; stderr and --metrics report the same
+// numbers. rotlog's
 // peak memory exceeds that of an --on-block wait run of the same input
 // (the usual buffers) by at most twice --buffer: the lines it holds, and
 // as much again for the garbage collector, whose heap goal is twice what
@@ -245,7 +246,9 @@ func TestDrop100MBOnFullDisk(t *testing.T) {
 	basePeak := baseHWM()
 
 	filler := fillDisk(t, dir)
-	p := startRotlog(t, dir, bin, nil, "-p", "app.log", "--on-block", "drop", "--buffer", "1M")
+	mdir := t.TempDir()
+	p := startRotlog(t, dir, bin, nil, "-p", "app.log", "--on-block", "drop", "--buffer", "1M", "--metrics", mdir)
+	metrics := filepath.Join(mdir, fmt.Sprintf("rotlog_app_log_%d.prom", p.cmd.Process.Pid))
 	hwm := watchHWM(p.cmd.Process.Pid)
 	sent := time.Now()
 	type result struct {
@@ -284,7 +287,24 @@ func TestDrop100MBOnFullDisk(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), "dropping whole lines") {
 		t.Errorf("no report of dropping: %s", p.stderr)
 	}
+	// At end of input, with the disk still full, the buffer holds
+	// buffer/size whole lines, all of the same size, waiting to be
+	// written; --metrics counts the rest as dropped, and nothing written.
 	p.stdin.Close()
+	wantDropped := n - buffer/size
+	value := func(name string) float64 { return metricValue(t, metrics, name, "app.log") }
+	waitFor(t, fmt.Sprintf("--metrics to count %d lines dropped", wantDropped), func() bool {
+		return value("rotlog_lines_dropped_total") == float64(wantDropped)
+	})
+	if v := value("rotlog_bytes_dropped_total"); v != float64(wantDropped*size) {
+		t.Errorf("rotlog_bytes_dropped_total = %v, want %d", v, wantDropped*size)
+	}
+	if v := value("rotlog_lines_written_total"); v != 0 {
+		t.Errorf("rotlog_lines_written_total = %v on a full disk, want 0", v)
+	}
+	if e, b := value("rotlog_write_errors_total"), value("rotlog_blocked_seconds_total"); e < 1 || b <= 0 {
+		t.Errorf("rotlog_write_errors_total = %v, rotlog_blocked_seconds_total = %v on a full disk, want more than 0", e, b)
+	}
 	os.Remove(filler)
 	if err := p.cmd.Wait(); err != nil {
 		t.Fatalf("%v; stderr: %s", err, p.stderr)
@@ -340,6 +360,9 @@ func TestDrop100MBOnFullDisk(t *testing.T) {
 	}
 	if kept+dropped != n {
 		t.Errorf("kept %d + dropped %d lines = %d, want %d", kept, dropped, kept+dropped, n)
+	}
+	if dropped != wantDropped {
+		t.Errorf("the markers count %d lines dropped, --metrics %d", dropped, wantDropped)
 	}
 	var errMarkers [][2]int
 	for l := range strings.Lines(p.stderr.String()) {
