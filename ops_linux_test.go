@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -169,17 +170,19 @@ func fillDisk(t *testing.T, dir string) string {
 	return filler
 }
 
-// feedLines writes n self-checking lines (see line) of size bytes each to
-// w, a chunk at a time, and returns the bytes written. It makes the lines
+// feedLines writes n self-checking lines of pipeline id (see line), of size
+// bytes each, to w, a chunk at a time, and returns the bytes written. It makes the lines
 // without fmt, which under the race detector would take longer than
 // rotlog takes to read them; every 4096th is checked against line.
-func feedLines(w io.Writer, n, size int, sent time.Time) (int64, error) {
+func feedLines(w io.Writer, id, n, size int, sent time.Time) (int64, error) {
 	var chunk []byte
 	var total int64
 	ns := sent.UnixNano()
 	for i := range n {
 		start := len(chunk)
-		chunk = append(chunk, "p0 "...)
+		chunk = append(chunk, 'p')
+		chunk = strconv.AppendInt(chunk, int64(id), 10)
+		chunk = append(chunk, ' ')
 		chunk = strconv.AppendInt(chunk, int64(i), 10)
 		chunk = append(chunk, ' ')
 		chunk = strconv.AppendInt(chunk, ns, 10)
@@ -193,11 +196,11 @@ func feedLines(w io.Writer, n, size int, sent time.Time) (int64, error) {
 		chunk = strconv.AppendInt(chunk, int64(pad), 10)
 		chunk = append(chunk, ' ')
 		for range pad {
-			chunk = append(chunk, byte('a'+i%26))
+			chunk = append(chunk, byte('a'+(id+i)%26))
 		}
 		chunk = append(chunk, '\n')
 		if i%4096 == 0 {
-			if got, want := string(chunk[start:]), line(0, i, sent, pad); got != want || len(got) != size {
+			if got, want := string(chunk[start:]), line(id, i, sent, pad); got != want || len(got) != size {
 				return total, fmt.Errorf("feedLines made %q, want %q of %d bytes", got, want, size)
 			}
 		}
@@ -239,7 +242,7 @@ func TestDrop100MBOnFullDisk(t *testing.T) {
 	baseDir := t.TempDir()
 	base := startRotlog(t, baseDir, bin, nil, "-p", "app.log")
 	baseHWM := watchHWM(base.cmd.Process.Pid)
-	if _, err := feedLines(base.stdin, n, size, time.Now()); err != nil {
+	if _, err := feedLines(base.stdin, 0, n, size, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	base.wait(t)
@@ -257,7 +260,7 @@ func TestDrop100MBOnFullDisk(t *testing.T) {
 	}
 	written := make(chan result, 1)
 	go func() {
-		n, err := feedLines(p.stdin, n, size, sent)
+		n, err := feedLines(p.stdin, 0, n, size, sent)
 		written <- result{n, err}
 	}()
 	var total int64
@@ -380,5 +383,112 @@ func TestDrop100MBOnFullDisk(t *testing.T) {
 	}
 	if peak > basePeak+2*buffer>>10 {
 		t.Errorf("peak RSS %d KiB, want at most %d KiB (the --on-block wait run's) + 2 × --buffer (%d KiB)", peak, basePeak, buffer>>10)
+	}
+}
+
+// --on-block drop with several pipelines on one target and a full disk:
+// each counts its own drops. The log has whole lines only, markers
+// included, each pipeline's in order; each pipeline's markers on stderr
+// count exactly the lines of its own that are missing, and the log has
+// the markers of all of them.
+func TestDropManyPipelinesOnFullDisk(t *testing.T) {
+	t.Parallel()
+	const (
+		pipelines = 4
+		n         = 50_000 // lines each
+		size      = 100    // bytes each: 5 MB a pipeline
+	)
+	dir := mountTmpfs(t, 4<<20)
+	filler := fillDisk(t, dir)
+	var procs []*proc
+	for range pipelines {
+		procs = append(procs, startRotlog(t, dir, "rotlog", nil, "-p", "app.log", "--on-block", "drop", "--buffer", "64K"))
+	}
+	sent := time.Now()
+	errc := make(chan error, pipelines)
+	for id, p := range procs {
+		go func() {
+			_, err := feedLines(p.stdin, id, n, size, sent)
+			p.stdin.Close()
+			errc <- err
+		}()
+	}
+	for range pipelines {
+		select {
+		case err := <-errc:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Minute): // only a rotlog that stopped reading
+			t.Fatal("a producer is still blocked")
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "app.log")); err == nil && fi.Size() > 0 {
+		t.Fatalf("app.log has %d bytes while the disk was full: the test did not fill it", fi.Size())
+	}
+	os.Remove(filler)
+	var errMarkers [][2]int  // every pipeline's, from stderr
+	stderrDropped := []int{} // lines, by pipeline
+	for id, p := range procs {
+		if err := p.cmd.Wait(); err != nil {
+			t.Fatalf("pipeline %d: %v; stderr: %s", id, err, p.stderr)
+		}
+		lines := 0
+		for l := range strings.Lines(p.stderr.String()) {
+			if m := markerRE.FindStringSubmatch(strings.TrimSuffix(l, "\n")); m != nil {
+				a, _ := strconv.Atoi(m[1])
+				b, _ := strconv.Atoi(m[2])
+				errMarkers = append(errMarkers, [2]int{a, b})
+				lines += a
+				if b != a*size {
+					t.Errorf("pipeline %d: marker %q: %d bytes are not %d lines of %d", id, l, b, a, size)
+				}
+			}
+		}
+		stderrDropped = append(stderrDropped, lines)
+	}
+
+	f, err := os.Open(filepath.Join(dir, "app.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	var logMarkers [][2]int
+	kept, next := make([]int, pipelines), make([]int, pipelines)
+	for sc.Scan() {
+		if m := markerRE.FindStringSubmatch(sc.Text()); m != nil {
+			a, _ := strconv.Atoi(m[1])
+			b, _ := strconv.Atoi(m[2])
+			logMarkers = append(logMarkers, [2]int{a, b})
+			continue
+		}
+		pl, ok := parseLine(sc.Text())
+		if !ok || pl.id < 0 || pl.id >= pipelines {
+			t.Fatalf("a torn or foreign line: %q", sc.Text())
+		}
+		if pl.seq < next[pl.id] {
+			t.Fatalf("pipeline %d: line %d after line %d: out of order or doubled", pl.id, pl.seq, next[pl.id]-1)
+		}
+		next[pl.id] = pl.seq + 1
+		kept[pl.id]++
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d pipelines of %d lines: kept %v, dropped (stderr) %v, %d markers in the log", pipelines, n, kept, stderrDropped, len(logMarkers))
+	for id := range pipelines {
+		if stderrDropped[id] == 0 {
+			t.Errorf("pipeline %d dropped nothing: the test did not fill its buffer", id)
+		}
+		if kept[id]+stderrDropped[id] != n {
+			t.Errorf("pipeline %d: kept %d + dropped %d lines = %d, want %d", id, kept[id], stderrDropped[id], kept[id]+stderrDropped[id], n)
+		}
+	}
+	less := func(a, b [2]int) int { return cmp.Or(a[0]-b[0], a[1]-b[1]) }
+	slices.SortFunc(errMarkers, less)
+	slices.SortFunc(logMarkers, less)
+	if !slices.Equal(errMarkers, logMarkers) {
+		t.Errorf("the pipelines report drops %v on stderr, the log %v", errMarkers, logMarkers)
 	}
 }
