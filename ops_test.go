@@ -88,6 +88,36 @@ func TestUser(t *testing.T) {
 		}
 	})
 
+	t.Run("numbers", func(t *testing.T) {
+		// By number: nobody's user ID (its group the primary one), and a
+		// user and group the user database does not know.
+		const unknown = 54321
+		for i, tc := range []struct {
+			arg      string
+			uid, gid int
+		}{
+			{strconv.Itoa(uid), uid, gid},
+			{fmt.Sprintf("%d:%d", unknown, unknown), unknown, unknown},
+		} {
+			sub := filepath.Join(dir, fmt.Sprintf("numbers%d", i))
+			if err := os.Mkdir(sub, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			openTo(t, sub, tc.uid, tc.gid)
+			cmd := rotlogCmd(t, sub, "rotlog", nil, "--user", tc.arg, "-p", "exec.log", "--", "sh", "-c", "id -u; id -g; id -G")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("--user %s: %v: %s", tc.arg, err, out)
+			}
+			want := fmt.Sprintf("%d\n%d\n%d\n", tc.uid, tc.gid, tc.gid)
+			if got := readFile(t, filepath.Join(sub, "exec.log")); got != want {
+				t.Errorf("--user %s: the command printed %q, want %q (uid, gid, groups)", tc.arg, got, want)
+			}
+			if u, g, _ := owner(t, filepath.Join(sub, "exec.log")); u != tc.uid || g != tc.gid {
+				t.Errorf("--user %s: exec.log is owned by %d:%d, want %d:%d", tc.arg, u, g, tc.uid, tc.gid)
+			}
+		}
+	})
+
 	t.Run("hook", func(t *testing.T) {
 		p := startRotlog(t, dir, "rotlog", nil, "--user", "nobody", "-p", "hook.log", "-w", "midnight",
 			"--start-time", "2026-11-24 23:59:59", "--post-rotate", "id -u > hook.out; true")
