@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/user"
@@ -374,4 +375,36 @@ func TestMetricsHousekeepingBacklog(t *testing.T) {
 		t.Errorf("the post-rotate command succeeded for %v, want %v", got, rotated)
 	}
 	p.wait(t)
+}
+
+// --metrics at an exit that is not clean: the file is written one last
+// time, with the failed writes, and left for the operator, with no
+// temporary file beside it. The target's directory is a regular file, so
+// no write works, and a stop ends the retries.
+func TestMetricsAtFailedExit(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	mdir := filepath.Join(dir, "metrics")
+	os.Mkdir(mdir, 0o755)
+	os.WriteFile(filepath.Join(dir, "sub"), nil, 0o644)
+	p := startRotlog(t, dir, "rotlog", nil, "-p", "sub/app.log", "--metrics", mdir, "--drain-timeout", "100ms")
+	path := filepath.Join(mdir, fmt.Sprintf("rotlog_app_log_%d.prom", p.cmd.Process.Pid))
+	value := func(name string) float64 { return metricValue(t, path, name, "sub/app.log") }
+	// The file written at start, before any input.
+	waitFor(t, "the first metrics file", func() bool { return value("rotlog_write_errors_total") >= 0 })
+	io.WriteString(p.stdin, "lost 1\nlost 2\n")
+	waitFor(t, "a report of the failure", func() bool { return strings.Contains(p.stderr.String(), "retrying") })
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.cmd.Wait(); err == nil {
+		t.Fatalf("rotlog exited 0 with nothing written; stderr: %s", p.stderr)
+	}
+	if v := value("rotlog_write_errors_total"); v < 1 {
+		t.Errorf("rotlog_write_errors_total = %v after failed writes, want at least 1 (the file was not written at exit)", v)
+	}
+	if v := value("rotlog_lines_written_total"); v != 0 {
+		t.Errorf("rotlog_lines_written_total = %v, want 0", v)
+	}
+	if left, _ := os.ReadDir(mdir); len(left) != 1 {
+		t.Errorf("in the metrics directory: %v, want the one file", left)
+	}
 }
