@@ -44,3 +44,15 @@ func sharedFS(dir string) string {
 	}
 	return ""
 }
+
+// mountID returns the ID of the mount that holds path, and whether the
+// kernel told it (statx's STATX_MNT_ID, Linux 5.8 and later). Two bind
+// mounts of one filesystem share a device number, yet a rename from one to
+// the other fails with EXDEV: only the mount tells them apart.
+func mountID(path string) (uint64, bool) {
+	var stx unix.Statx_t
+	if unix.Statx(unix.AT_FDCWD, path, unix.AT_STATX_SYNC_AS_STAT, unix.STATX_MNT_ID, &stx) != nil || stx.Mask&unix.STATX_MNT_ID == 0 {
+		return 0, false
+	}
+	return stx.Mnt_id, true
+}

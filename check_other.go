@@ -15,3 +15,7 @@ func nameMax(string) int { return unix.NAME_MAX }
 // sharedFS would name a network or FUSE file system; statfs type numbers
 // are Linux's, so elsewhere it cannot be told.
 func sharedFS(string) string { return "" }
+
+// mountID would tell bind mounts of one filesystem apart; elsewhere a
+// mount of its own (nullfs aside) has a device number of its own.
+func mountID(string) (uint64, bool) { return 0, false }

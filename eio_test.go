@@ -27,6 +27,8 @@ type testFS struct {
 	fail         atomic.Bool
 	fsyncs       atomic.Int64 // fsync and fdatasync calls on files
 	fat          atomic.Bool  // refuse link(2) and renames with flags, as FAT does
+	noXattr      atomic.Bool  // refuse extended attributes (ENOTSUP), as FAT, NFSv3 or ext4 without user_xattr do
+	noUnlink     atomic.Value // string: a name whose removal fails with EPERM
 }
 
 // mountTestFS mounts a testFS, or skips the test where mounting is refused
@@ -117,6 +119,44 @@ func (n *faultNode) Rename(ctx context.Context, name string, newParent fs.InodeE
 		return syscall.EINVAL
 	}
 	return n.LoopbackNode.Rename(ctx, name, newParent, newName, flags)
+}
+
+// Getxattr, Setxattr, Listxattr and Removexattr refuse extended
+// attributes while noXattr is set, as a filesystem without them does.
+func (n *faultNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	if n.tfs.noXattr.Load() {
+		return 0, syscall.ENOTSUP
+	}
+	return n.LoopbackNode.Getxattr(ctx, attr, dest)
+}
+
+func (n *faultNode) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
+	if n.tfs.noXattr.Load() {
+		return syscall.ENOTSUP
+	}
+	return n.LoopbackNode.Setxattr(ctx, attr, data, flags)
+}
+
+func (n *faultNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
+	if n.tfs.noXattr.Load() {
+		return 0, syscall.ENOTSUP
+	}
+	return n.LoopbackNode.Listxattr(ctx, dest)
+}
+
+func (n *faultNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
+	if n.tfs.noXattr.Load() {
+		return syscall.ENOTSUP
+	}
+	return n.LoopbackNode.Removexattr(ctx, attr)
+}
+
+// Unlink refuses to remove the name noUnlink holds.
+func (n *faultNode) Unlink(ctx context.Context, name string) syscall.Errno {
+	if s, _ := n.tfs.noUnlink.Load().(string); s != "" && s == name {
+		return syscall.EPERM
+	}
+	return n.LoopbackNode.Unlink(ctx, name)
 }
 
 func (n *faultNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {

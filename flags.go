@@ -560,18 +560,22 @@ func shortHostname() string {
 }
 
 // sameFilesystem checks that an active file's rotated files would be on
-// its filesystem: a rename cannot cross to another. It looks at the
-// nearest existing directory of each.
+// its filesystem, and on its mount: a rename cannot cross to another
+// filesystem, nor between two bind mounts of one. It looks at the nearest
+// existing directory of each.
 func sameFilesystem(p *pattern.Pattern, now time.Time) error {
 	active := p.Path(time.Time{})
 	rotated := p.RotatedName(now)
-	a, err1 := os.Stat(existingDir(active))
-	b, err2 := os.Stat(existingDir(rotated))
+	da, db := existingDir(active), existingDir(rotated)
+	a, err1 := os.Stat(da)
+	b, err2 := os.Stat(db)
 	if err1 != nil || err2 != nil {
 		return nil // the open or the rename says what is wrong
 	}
-	if devOf(a) != devOf(b) {
-		return fmt.Errorf("%s is on another filesystem than %s; a rename cannot move it there", rotated, active)
+	ma, ok1 := mountID(da)
+	mb, ok2 := mountID(db)
+	if devOf(a) != devOf(b) || ok1 && ok2 && ma != mb {
+		return fmt.Errorf("%s is on another filesystem or mount than %s; a rename cannot move it there", rotated, active)
 	}
 	return nil
 }

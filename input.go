@@ -31,22 +31,6 @@ type sink interface {
 // unwritten is input read but not yet written, in pieces.
 type unwritten [][]byte
 
-// count returns its bytes and lines (a last line without newline counted).
-func (u unwritten) count() (bytes, lines int) {
-	var last byte = '\n'
-	for _, p := range u {
-		bytes += len(p)
-		lines += countNewlines(p)
-		if len(p) > 0 {
-			last = p[len(p)-1]
-		}
-	}
-	if last != '\n' {
-		lines++
-	}
-	return bytes, lines
-}
-
 // batcher turns reads into batches of whole lines: it holds back a partial
 // line until its newline arrives (up to maxLine bytes before the newline;
 // a longer line is written in pieces), stamps lines for --timestamp, and hands each batch to its sink.
@@ -215,6 +199,7 @@ func (s *source) run(stopped, drained context.Context) error {
 		defer s.keep.Close()
 	}
 	if err := s.read(stopped); err != nil || stopped.Err() == nil {
+		s.countHeld(err)
 		return errors.Join(err, s.b.finish(s.now()))
 	}
 	if s.keep != nil {
@@ -225,13 +210,14 @@ func (s *source) run(stopped, drained context.Context) error {
 	if err == nil && drained.Err() != nil {
 		err = s.readHeld()
 	}
+	s.countHeld(err)
 	if s.open {
 		// Let writers meet EPIPE now rather than when rotlog exits: what
 		// they write from here on is not read.
-		ino := pipeInode(s.in)
+		name := pipeName(s.in)
 		s.restore()
 		s.orig.Close()
-		s.holders = pipeHolders(ino)
+		s.holders = pipeHolders(name)
 	}
 	return errors.Join(err, s.b.finish(s.now()))
 }
@@ -339,10 +325,47 @@ func (s *source) readHeld() error {
 	}
 }
 
+// countHeld adds to the data err reports as not written (if it does) what
+// the input holds now, read without waiting: it is lost once rotlog exits,
+// and is reported with the rest. It reads no more than a pipe holds, so
+// that a writer still writing cannot keep it reading.
+func (s *source) countHeld(err error) {
+	var ue *unwrittenError
+	if !errors.As(err, &ue) || !s.pollable {
+		return
+	}
+	sc, serr := s.in.SyscallConn()
+	if serr != nil {
+		return
+	}
+	buf := make([]byte, readSize)
+	for left := pipeSize; left > 0; {
+		var k int
+		var rerr error
+		if serr := sc.Read(func(fd uintptr) bool {
+			k, rerr = unix.Read(int(fd), buf[:min(len(buf), left)])
+			return true // never wait
+		}); serr != nil {
+			return
+		}
+		if k <= 0 {
+			if errors.Is(rerr, unix.EINTR) {
+				continue
+			}
+			return
+		}
+		ue.add(buf[:k])
+		left -= k
+	}
+}
+
 // pollable returns a descriptor for in that Go's poller can interrupt, if
-// in is a pipe, socket or terminal: a non-blocking duplicate, and a
-// function that puts the original back in blocking mode. Anything else (a
-// file) is returned as it is.
+// in is a pipe, socket or terminal: a non-blocking one, and a function
+// that lets go of it. A pipe is opened anew where the system allows it
+// (ownReader), so that O_NONBLOCK is set on rotlog's own open file; else,
+// and for the others, it is a duplicate sharing the open file, and the
+// function puts the original back in blocking mode. Anything else (a file)
+// is returned as it is.
 func pollable(in *os.File) (*os.File, bool, func()) {
 	nothing := func() {}
 	sc, err := in.SyscallConn()
@@ -350,6 +373,7 @@ func pollable(in *os.File) (*os.File, bool, func()) {
 		return in, false, nothing
 	}
 	fd := -1
+	private := false // fd is an open file of its own, not shared
 	var st unix.Stat_t
 	sc.Control(func(f uintptr) {
 		if unix.Fstat(int(f), &st) != nil {
@@ -364,7 +388,13 @@ func pollable(in *os.File) (*os.File, bool, func()) {
 		default:
 			return
 		}
-		fd, _ = unix.Dup(int(f))
+		if st.Mode&unix.S_IFMT == unix.S_IFIFO {
+			fd = ownReader(int(f))
+			private = fd >= 0
+		}
+		if fd < 0 {
+			fd, _ = unix.Dup(int(f))
+		}
 	})
 	if fd < 0 {
 		return in, false, nothing
@@ -382,8 +412,9 @@ func pollable(in *os.File) (*os.File, bool, func()) {
 	f := os.NewFile(uintptr(fd), in.Name())
 	return f, true, func() {
 		// O_NONBLOCK belongs to the open file, shared with whoever else
-		// holds it: give it back as it was found.
-		if sc, err := f.SyscallConn(); err == nil {
+		// holds it: give it back as it was found. (A pipe opened anew has
+		// its own, which a kill cannot leave set on someone else's.)
+		if sc, err := f.SyscallConn(); err == nil && !private {
 			sc.Control(func(fd uintptr) { unix.SetNonblock(int(fd), false) })
 		}
 		f.Close()

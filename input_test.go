@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,8 +72,11 @@ type failingSink struct{ got [][]byte }
 
 func (f *failingSink) write(p, raw []byte, held unwritten, now time.Time) error {
 	f.got = append(f.got, bytes.Clone(p))
-	n, lines := append(unwritten{p}, held...).count()
-	return &unwrittenError{bytes: n, lines: lines, err: errors.New("disk on fire")}
+	ue := &unwrittenError{err: errors.New("disk on fire")}
+	for _, q := range append(unwritten{p}, held...) {
+		ue.add(q)
+	}
+	return ue
 }
 
 // TestBatcherAfterFailedWrite checks that a batch whose write failed is not
@@ -99,5 +103,29 @@ func TestBatcherAfterFailedWrite(t *testing.T) {
 	}
 	if len(sink.got) != 1 || string(sink.got[0]) != "AAAABB\n" {
 		t.Errorf("writes %q, want the one batch \"AAAABB\\n\"", sink.got)
+	}
+}
+
+// TestUnwrittenAdd checks that counting data piece by piece, cut anywhere,
+// counts its bytes and lines as counting it whole does: a line split across
+// pieces is one line, and a last line without a newline counts.
+func TestUnwrittenAdd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, data := range []string{"", "a", "a\n", "\n\n", "ab\ncd", "ab\ncd\n", "x\ny\nzz\n\nlast"} {
+		want := strings.Count(data, "\n")
+		if data != "" && !strings.HasSuffix(data, "\n") {
+			want++
+		}
+		for range 20 {
+			var e unwrittenError
+			for rest := data; rest != ""; {
+				k := 1 + rng.IntN(len(rest))
+				e.add([]byte(rest[:k]))
+				rest = rest[k:]
+			}
+			if e.bytes != len(data) || e.lines != want {
+				t.Fatalf("%q counted as %d bytes, %d lines; want %d, %d", data, e.bytes, e.lines, len(data), want)
+			}
+		}
 	}
 }

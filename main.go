@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -72,7 +73,10 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		}
 	}
 	a := newApp(c, stdout, stderr)
-	if err := a.out.rot.CheckSettings(); err != nil {
+	settingsCtx, cancel := context.WithTimeout(context.Background(), 2*c.lockTimeout)
+	err = a.out.rot.CheckSettings(settingsCtx)
+	cancel()
+	if err != nil {
 		return fail(stderr, usageError{err})
 	}
 	if c.metrics != "" {

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -83,6 +85,36 @@ func TestUser(t *testing.T) {
 			}
 			if mode.IsDir() && mode.Perm()&^0o750 != 0 {
 				t.Errorf("%s has mode %v, want at most 0750 (--dir-mode)", p, mode.Perm())
+			}
+		}
+	})
+
+	t.Run("numbers", func(t *testing.T) {
+		// By number: nobody's user ID (its group the primary one), and a
+		// user and group the user database does not know.
+		const unknown = 54321
+		for i, tc := range []struct {
+			arg      string
+			uid, gid int
+		}{
+			{strconv.Itoa(uid), uid, gid},
+			{fmt.Sprintf("%d:%d", unknown, unknown), unknown, unknown},
+		} {
+			sub := filepath.Join(dir, fmt.Sprintf("numbers%d", i))
+			if err := os.Mkdir(sub, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			openTo(t, sub, tc.uid, tc.gid)
+			cmd := rotlogCmd(t, sub, "rotlog", nil, "--user", tc.arg, "-p", "exec.log", "--", "sh", "-c", "id -u; id -g; id -G")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("--user %s: %v: %s", tc.arg, err, out)
+			}
+			want := fmt.Sprintf("%d\n%d\n%d\n", tc.uid, tc.gid, tc.gid)
+			if got := readFile(t, filepath.Join(sub, "exec.log")); got != want {
+				t.Errorf("--user %s: the command printed %q, want %q (uid, gid, groups)", tc.arg, got, want)
+			}
+			if u, g, _ := owner(t, filepath.Join(sub, "exec.log")); u != tc.uid || g != tc.gid {
+				t.Errorf("--user %s: exec.log is owned by %d:%d, want %d:%d", tc.arg, u, g, tc.uid, tc.gid)
 			}
 		}
 	})
@@ -274,4 +306,105 @@ func TestMetricsLockWaits(t *testing.T) {
 	}
 	p.stdin.Close()
 	p.wait(t)
+}
+
+// metricValue reads the one value of the metric name, labelled with the
+// target target, from the --metrics file path; -1 while there is no file.
+func metricValue(t *testing.T, path, name, target string) float64 {
+	t.Helper()
+	mfs, err := parseMetrics(path)
+	if os.IsNotExist(err) {
+		return -1
+	}
+	if err != nil {
+		t.Fatalf("%s does not parse: %v", path, err)
+	}
+	mf := mfs[name]
+	if mf == nil || len(mf.Metric) != 1 {
+		t.Fatalf("%s: no single metric %s", path, name)
+	}
+	m := mf.Metric[0]
+	if l := m.GetLabel(); len(l) != 1 || l[0].GetName() != "target" || l[0].GetValue() != target {
+		t.Errorf("%s has labels %v, want target=%s", name, l, target)
+	}
+	if m.Counter != nil {
+		return m.Counter.GetValue()
+	}
+	return m.Gauge.GetValue()
+}
+
+// --metrics reports the housekeeping backlog: the rotated files that the
+// last pass left with work to do, here a --post-rotate command that fails
+// until the test lets it succeed. Three files wait: the backlog is 3 (never
+// more); once the command succeeds for each, it is 0.
+func TestMetricsHousekeepingBacklog(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	mdir := filepath.Join(dir, "metrics")
+	os.Mkdir(mdir, 0o755)
+	p := startRotlog(t, dir, "rotlog", nil, "-p", "app.log", "-when", "D", "--start-time", "2026-11-25 12:00:00",
+		"--metrics", mdir, "--post-rotate", "test -e ok && echo >>hooked")
+	path := filepath.Join(mdir, fmt.Sprintf("rotlog_app_log_%d.prom", p.cmd.Process.Pid))
+	backlog := func() float64 { return metricValue(t, path, "rotlog_housekeeping_backlog", "app.log") }
+	app := filepath.Join(dir, "app.log")
+	var rotated []string
+	for i, name := range []string{"app.log.2026-11-25", "app.log.2026-11-25.1", "app.log.2026-11-25.2"} {
+		fmt.Fprintf(p.stdin, "line %d\n", i)
+		waitFor(t, fmt.Sprintf("line %d", i), func() bool { return readFileQuiet(app) == fmt.Sprintf("line %d\n", i) })
+		p.cmd.Process.Signal(syscall.SIGALRM)
+		waitFor(t, name, func() bool { return exists(filepath.Join(dir, name)) })
+		rotated = append(rotated, name)
+	}
+	waitFor(t, "a backlog of 3 in the metrics file", func() bool {
+		n := backlog()
+		if n > 3 {
+			t.Fatalf("rotlog_housekeeping_backlog = %v with 3 rotated files", n)
+		}
+		return n == 3
+	})
+	if n := metricValue(t, path, "rotlog_housekeeping_passes_total", "app.log"); n < 1 {
+		t.Errorf("rotlog_housekeeping_passes_total = %v, want at least 1", n)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ok"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a backlog of 0 in the metrics file", func() bool { return backlog() == 0 })
+	got := strings.Fields(readFile(t, filepath.Join(dir, "hooked")))
+	slices.Sort(got)
+	if !slices.Equal(got, rotated) {
+		t.Errorf("the post-rotate command succeeded for %v, want %v", got, rotated)
+	}
+	p.wait(t)
+}
+
+// --metrics at an exit that is not clean: the file is written one last
+// time, with the failed writes, and left for the operator, with no
+// temporary file beside it. The target's directory is a regular file, so
+// no write works, and a stop ends the retries.
+func TestMetricsAtFailedExit(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	mdir := filepath.Join(dir, "metrics")
+	os.Mkdir(mdir, 0o755)
+	os.WriteFile(filepath.Join(dir, "sub"), nil, 0o644)
+	p := startRotlog(t, dir, "rotlog", nil, "-p", "sub/app.log", "--metrics", mdir, "--drain-timeout", "100ms")
+	path := filepath.Join(mdir, fmt.Sprintf("rotlog_app_log_%d.prom", p.cmd.Process.Pid))
+	value := func(name string) float64 { return metricValue(t, path, name, "sub/app.log") }
+	// The file written at start, before any input.
+	waitFor(t, "the first metrics file", func() bool { return value("rotlog_write_errors_total") >= 0 })
+	io.WriteString(p.stdin, "lost 1\nlost 2\n")
+	waitFor(t, "a report of the failure", func() bool { return strings.Contains(p.stderr.String(), "retrying") })
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.cmd.Wait(); err == nil {
+		t.Fatalf("rotlog exited 0 with nothing written; stderr: %s", p.stderr)
+	}
+	if v := value("rotlog_write_errors_total"); v < 1 {
+		t.Errorf("rotlog_write_errors_total = %v after failed writes, want at least 1 (the file was not written at exit)", v)
+	}
+	if v := value("rotlog_lines_written_total"); v != 0 {
+		t.Errorf("rotlog_lines_written_total = %v, want 0", v)
+	}
+	if left, _ := os.ReadDir(mdir); len(left) != 1 {
+		t.Errorf("in the metrics directory: %v, want the one file", left)
+	}
 }

@@ -63,8 +63,24 @@ type output struct {
 // stop, or ever (permanent).
 type unwrittenError struct {
 	bytes, lines int
+	midLine      bool // the last line counted has no newline yet
 	err          error
 	permanent    bool
+}
+
+// add counts p, read after what e counts, as not written either.
+func (e *unwrittenError) add(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	if e.midLine {
+		e.lines-- // p continues the line counted last
+	}
+	e.bytes += len(p)
+	e.lines += countNewlines(p)
+	if e.midLine = p[len(p)-1] != '\n'; e.midLine {
+		e.lines++
+	}
 }
 
 func (e *unwrittenError) Error() string {
@@ -122,8 +138,11 @@ func (o *output) write(p, raw []byte, held unwritten, now time.Time) error {
 			o.onFailing()
 		}
 		if permanent(err) || o.stop.Err() != nil {
-			n, lines := append(unwritten{p}, held...).count()
-			return &unwrittenError{bytes: n, lines: lines, err: err, permanent: permanent(err)}
+			ue := &unwrittenError{err: err, permanent: permanent(err)}
+			for _, q := range append(unwritten{p}, held...) {
+				ue.add(q)
+			}
+			return ue
 		}
 		if o.freeSpace(p, err, now) {
 			continue // at once

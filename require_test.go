@@ -18,6 +18,7 @@ import (
 //	ROTLOG_REQUIRE_APACHE      TestApacheGraceful
 //	ROTLOG_REQUIRE_NGINX       TestNginxFIFO
 //	ROTLOG_REQUIRE_RSYSLOG     TestRsyslogShipper
+//	ROTLOG_REQUIRE_SOCAT       TestFanInSocat
 func skipUnlessRequired(t *testing.T, require, format string, args ...any) {
 	t.Helper()
 	why := fmt.Sprintf(format, args...)

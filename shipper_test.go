@@ -8,10 +8,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rotlog/rotlog/pattern"
+	"github.com/rotlog/rotlog/rotator"
 )
 
 // rsyslogConf is the configuration TestRsyslogShipper runs rsyslogd with:
@@ -227,5 +232,70 @@ func TestRsyslogShipper(t *testing.T) {
 	}
 	if lost+doubled > 0 {
 		t.Errorf("%d lines lost, %d doubled; rsyslogd's output:\n%s", lost, doubled, shipperOut)
+	}
+}
+
+// TestShipperGlobs checks the globs of the README's Vector and Fluent Bit
+// recipes (the shippers themselves are not packaged where the tests run):
+// the exact include names the active file and nothing rotlog makes beside
+// it, and the wider glob with the excludes takes the active file and the
+// rotated, uncompressed ones (a shipper that follows files by inode, as
+// both do, knows a renamed file), never a compressed file, the manifest or
+// the lock. Names are matched by their base, as fnmatch without
+// FNM_PATHNAME matches these suffix patterns against a whole path.
+func TestShipperGlobs(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	vector := regexp.MustCompile(`exclude = \[([^\]]*)\]`).FindStringSubmatch(readme)
+	fluent := regexp.MustCompile("Exclude_Path\\s+([^`]+)`").FindStringSubmatch(readme)
+	if vector == nil || fluent == nil {
+		t.Fatal("the README's Vector or Fluent Bit recipe has no exclude list")
+	}
+	var vectorEx []string
+	for _, q := range strings.Split(vector[1], ",") {
+		vectorEx = append(vectorEx, strings.Trim(strings.TrimSpace(q), `"`))
+	}
+	fluentEx := strings.Split(strings.TrimSpace(fluent[1]), ",")
+	if !strings.Contains(readme, `include = ["/var/log/app/app.log"]`) || !strings.Contains(readme, "`Path\n  /var/log/app/app.log`") {
+		t.Fatal("the README's recipes no longer include the active file by its exact name")
+	}
+
+	pat, err := pattern.Compile("/var/log/app/app.log", pattern.Options{When: "H", Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	rotated := pat.RotatedName(at)
+	want := map[string]bool{ // taken by the wider glob app.log* with the excludes
+		pat.Path(at):              true,
+		rotated:                   true,
+		rotated + ".1":            true,
+		rotated + ".gz":           false,
+		rotated + ".1.zst":        false,
+		rotated + ".gz.tmp":       false,
+		rotator.ManifestPath(pat): false,
+		pat.Path(at) + ".lock":    false,
+		rotated + ".zst" + ".tmp": false,
+	}
+	for name, take := range want {
+		base := filepath.Base(name)
+		if ok, _ := filepath.Match("app.log*", base); !ok {
+			t.Errorf("%s is not under the wider glob app.log*", name)
+			continue
+		}
+		for shipper, ex := range map[string][]string{"Vector": vectorEx, "Fluent Bit": fluentEx} {
+			excluded := false
+			for _, g := range ex {
+				if ok, _ := filepath.Match(g, base); ok {
+					excluded = true
+				}
+			}
+			if excluded == take {
+				t.Errorf("%s: %s taken = %v, want %v (excludes %q)", shipper, name, !excluded, take, ex)
+			}
+		}
 	}
 }

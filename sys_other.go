@@ -15,8 +15,11 @@ func isTerminal(fd int) bool {
 
 func growPipe(fd, size int) {}
 
-// pipeInode and pipeHolders would name the processes holding a pipe;
-// there is no /proc to find them in here.
-func pipeInode(*os.File) uint64 { return 0 }
+// ownReader: no /proc to open a pipe anew through.
+func ownReader(int) int { return -1 }
 
-func pipeHolders(uint64) []int { return nil }
+// pipeName and pipeHolders would name the processes holding a pipe;
+// there is no /proc to find them in here.
+func pipeName(*os.File) string { return "" }
+
+func pipeHolders(string) []int { return nil }

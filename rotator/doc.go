@@ -35,9 +35,9 @@
 // PID and creation time as its text. Under the lock a process
 //
 //  1. looks at the active file and finds the period it holds: the period
-//     start recorded by its creator in the extended attribute
-//     user.rotlog.start, or, where that is missing (a file rotlog did not
-//     create, a filesystem without user xattrs), the period of its mtime;
+//     start recorded by its creator (user.rotlog.start, in an extended
+//     attribute or a sidecar: see Records), or, where that is missing (a
+//     file rotlog did not create), the period of its mtime;
 //  2. if that period has ended, renames the file to its rotated name without
 //     replacing anything (renameat2 RENAME_NOREPLACE, else link and unlink),
 //     trying name.1, name.2, ... while the name is taken;
@@ -62,7 +62,8 @@
 //  1. open the active path O_WRONLY|O_APPEND|O_NOFOLLOW, without O_CREAT;
 //  2. take the file's shared flock, without waiting;
 //  3. read the period recorded on the opened file, through its descriptor
-//     (fgetxattr), and require it to be the period of the line: now's;
+//     (fgetxattr; or its sidecar, believed only if about the descriptor's
+//     file), and require it to be the period of the line: now's;
 //  4. require the path to still name the opened file (lstat, same inode).
 //
 // Anything else (no file, no record, another period, a housekeeper's
@@ -122,8 +123,8 @@
 // So opening without the lock reaches only states the locked path also
 // reaches, and the lock still serialises everything that renames or
 // creates the active file: creates (with their record) and renames. Where
-// the record cannot be read (no user xattrs, systems other than Linux)
-// every open takes the lock, as step 3 fails.
+// there is no record (a file rotlog did not create) every open takes the
+// lock, as step 3 fails.
 //
 // A lock whose owner is gone is broken once it is older than LockTimeout:
 // the breaker must first take the lock file's flock (held by a live owner,
@@ -135,7 +136,7 @@
 // own path, opened for append with missing directories created.
 //
 // Every name rotlog writes on disk besides the log files themselves (the
-// lock and temporary suffixes, the extended attributes) is in names.go;
+// lock, temporary and sidecar names, the extended attributes) is in names.go;
 // the compressions a rotated file may have are the rows of codecs.
 //
 // # Disk budget
@@ -160,6 +161,101 @@
 // link exists (FAT, exFAT), a rename is made after checking that the new
 // name is free: safe among rotlog pipelines, which rename only under a
 // lock. Linux gives RENAME_NOREPLACE and user xattrs on ext4, xfs, btrfs and
-// tmpfs; without xattrs rotation falls back to mtimes, whose coarse clock
-// can misjudge a file written within a few milliseconds of a boundary.
+// tmpfs; where there are no user xattrs, the records are kept in sidecar
+// files (below), and every feature works as with them.
+//
+// # Records
+//
+// rotlog records on each file it makes what the name cannot say (names.go
+// lists them): the period an active file holds and the settings it was
+// made with, recorded by its creator under the lock right after the O_EXCL
+// create, with the post-rotate and manifest marks, in one step; the marks
+// as housekeeping moves them on; and on a compressed file the counts of
+// what it holds and the identity of the file it was made from. A meta
+// (one per Rotator and per Keeper) keeps them in one of two places.
+//
+// Where the filesystem has user extended attributes (Linux: ext4, xfs,
+// btrfs, tmpfs; macOS; FreeBSD's user namespace, through extattr), each
+// record is an attribute of the file: set through its descriptor, read
+// through it or by name, kept across renames, gone with the file.
+//
+// Where it has not (FAT and exFAT, NFSv3, sshfs, bindfs and other FUSE
+// filesystems, ext4 mounted without user_xattr, older tmpfs, and other
+// systems than the three above), the first attribute call there fails
+// with ENOTSUP (EOPNOTSUPP, ENOSYS): that call is the probe. The directory
+// is then in sidecar mode for the process, no attribute is tried there
+// again, and the records of a file NAME go to its sidecar, .NAME.rotlog in
+// the same directory. Every process decides from what the filesystem
+// does, so all agree, and nothing is created to probe. A read tries the
+// attribute and, if it is missing, the sidecar: a filesystem that reads
+// attributes but refuses to set them, or an attribute refused as too big,
+// still finds its record.
+//
+// A sidecar is:
+//
+//   - Text. A first line names the format and the file it is about,
+//     "rotlog-sidecar 1 ino=INODE birth=NANOSECONDS"; then one line per
+//     record: the attribute's name, a space, its value as a Go string
+//     literal.
+//   - Atomic and crash-safe. It is written whole to
+//     .NAME.rotlog.tmp-PID-RANDOM, synced, and renamed over the sidecar,
+//     so a reader finds the old one or the new one, never a part. A record
+//     rewrites the whole sidecar (read, add, write); the records of one
+//     file are made by one process at a time, under the locks that order
+//     the attribute sets too: the creator holds the rotation lock (or made
+//     the file with O_EXCL), housekeeping holds the file's exclusive flock.
+//   - Tied to its file. The identity is the inode and the birth time
+//     (statx on Linux, st_birthtime on macOS and FreeBSD; 0 where the
+//     filesystem keeps none), not the device number, which changes when a
+//     FUSE or network filesystem is mounted again. A sidecar is believed
+//     only about the file at its name now (a read through a descriptor:
+//     about that descriptor's file, as fgetxattr would be), so one left
+//     under a name that now holds another file is ignored, and replaced by
+//     the new file's first record.
+//   - Never taken for a log. Beside its file rather than in a directory
+//     of its own per target: its name says which file it is about, ls -a
+//     shows it there, a template's many directories need no extra
+//     directory each (with modes and owners of their own), and it moves by
+//     the same no-replace rename as its file. The leading dot keeps it out
+//     of the pattern's matches; housekeeping sets sidecar names aside
+//     before it looks for rotated files (unless the pattern itself makes
+//     the name: then it is a log).
+//   - Moved with its file. A rename (rotation, size rotation, a
+//     compression moving a file aside) first writes the sidecar at the new
+//     name, without replacing one there, then renames the file without
+//     replacing, then removes the old sidecar. The new sidecar is a
+//     reservation: a young sidecar without its file belongs to another
+//     rename to that name under way, so the name is taken and the next
+//     numbered variant is tried; an old one without its file, or one about
+//     this very file (a rename killed before), is replaced. Killed after
+//     the first step, the file still has its records at its old name, and
+//     the new sidecar is an orphan; after the second, the file has them at
+//     its new name, and the old sidecar is about a file no longer there.
+//     No instant finds the file without its records. A compression writes
+//     the sidecar of NAME.gz (with NAME's identity) before it renames
+//     NAME.gz.tmp to NAME.gz, so a compression killed before it removes
+//     NAME is finished by the next pass, not done again: exactly once, as
+//     with attributes.
+//   - Removed with its file. Retention and compression remove the file,
+//     then its sidecar (if it is about that file).
+//   - Swept. Each housekeeping pass removes a sidecar of a name of the
+//     target (active, rotated, compressed, being compressed) that is about
+//     no file at its name and older than ten minutes by the real clock (a
+//     file's age, as a lock's); and sidecar temporary files of that age.
+//     Young ones may be a creation or a rename under way. What is judged
+//     is what is removed: the sidecar is renamed aside, judged again, and
+//     put back if someone wrote it meanwhile.
+//   - Off the hot path. Writes never touch it. It is written when a file
+//     is created (once, under the lock, for all its records), renamed, or
+//     finished by housekeeping, and read when a file is opened and by
+//     housekeeping. A boundary on a filesystem without attributes costs
+//     the creator one small synced file under the lock.
+//
+// Limits: a sidecar's name is its file's and 8 bytes more, so a name
+// within 8 bytes of the filesystem's limit cannot have one (the failure
+// is reported: "error: recording ..."). On a filesystem without birth
+// times, a file removed by hand, leaving its sidecar, whose inode number
+// goes to a new file under the same name, is taken for the old one until
+// the new file's first record; rotlog records on every file it creates
+// when it creates it.
 package rotator

@@ -128,7 +128,7 @@ func TestLateLineAfterLinger(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			setAttr(f, hookAttr, []byte(hookDone))
+			newMeta(nil, nil).set(f, rotated, hookAttr, []byte(hookDone))
 			f.Close()
 		}
 		r.Close()

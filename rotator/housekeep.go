@@ -52,7 +52,8 @@ type Keeper struct {
 	hk       Housekeeping
 	logf     func(string, ...any)
 	verbosef func(string, ...any)
-	backlog  int // files the last Pass left for a later one
+	backlog  int   // files the last Pass left for a later one
+	meta     *meta // where the records of files are kept
 }
 
 // NewKeeper returns the Keeper of a target; logf and verbosef receive
@@ -65,7 +66,7 @@ func NewKeeper(pat *pattern.Pattern, hk Housekeeping, logf, verbosef func(string
 	if verbosef == nil {
 		verbosef = nop
 	}
-	return &Keeper{pat: pat, hk: hk, logf: logf, verbosef: verbosef}
+	return &Keeper{pat: pat, hk: hk, logf: logf, verbosef: verbosef, meta: newMeta(logf, verbosef)}
 }
 
 // Active reports whether there is any housekeeping to do.
@@ -182,6 +183,12 @@ func (k *Keeper) list(now time.Time) []rotated {
 			return nil
 		}
 		path := prefix + rel
+		if file, tmp, ok := sidecarFile(path); ok && !k.ours(path, current) {
+			if k.ours(file, current) {
+				k.meta.sweep(path, file, tmp)
+			}
+			return nil
+		}
 		if final, ok := strings.CutSuffix(path, TempSuffix); ok {
 			// A compression's: while its original exists, the compressor of
 			// that original removes it (see compress); once the original is
@@ -211,11 +218,20 @@ func (k *Keeper) list(now time.Time) []rotated {
 	return out
 }
 
+// ours reports whether path is a name of the target (the active file, a
+// rotated file, compressed or being compressed), whose sidecar
+// housekeeping sweeps.
+func (k *Keeper) ours(path, current string) bool {
+	stem, _ := splitCodec(strings.TrimSuffix(path, TempSuffix))
+	_, ok := k.pat.Match(stem)
+	return ok || path == current || !k.pat.Template() && path == k.pat.Path(time.Time{})
+}
+
 // recorded returns the start of the period the file at path holds, as its
 // creator recorded it (see Rotator.record; compress carries it over), or
 // the zero Time.
 func (k *Keeper) recorded(path string) time.Time {
-	t, ok := decodeStart(getAttr(path, startAttr))
+	t, ok := decodeStart(k.meta.get(path, startAttr))
 	if !ok || t.IsZero() {
 		return time.Time{}
 	}
@@ -284,14 +300,14 @@ func (k *Keeper) compress(ctx context.Context, path string) (out string, busy bo
 	}
 	final := path + k.hk.Codec.Ext
 	if _, err := os.Lstat(final); err == nil {
-		if string(getAttr(final, sourceAttr)) == identity(fi) {
+		if string(k.meta.get(final, sourceAttr)) == identity(fi) {
 			// A compression of this very file finished but was killed
 			// before removing it.
-			return final, false, os.Remove(path)
+			return final, false, k.remove(in, path)
 		}
 		// Another file's: path was made again with a name already used
 		// (a name that repeats, a clock stepped back). Move it aside.
-		name, err := rotateTo(path, path, 1)
+		name, err := k.meta.rotateTo(path, path, 1)
 		if err != nil {
 			return "", false, err
 		}
@@ -315,13 +331,16 @@ func (k *Keeper) compress(ctx context.Context, path string) (out string, busy bo
 		os.Remove(tmp)
 		return "", false, err
 	}
+	// Recorded before the rename: the compressed file has its records
+	// (the source's identity among them) from the moment it has its name.
+	var rec []attr
 	for _, a := range []string{hookAttr, startAttr, manifestAttr} {
-		if v := getAttr(path, a); v != nil {
-			setAttr(f, a, v)
+		if v := k.meta.get(path, a); v != nil {
+			rec = append(rec, attr{a, v})
 		}
 	}
-	setAttr(f, contentAttr, []byte(content.String()))
-	setAttr(f, sourceAttr, []byte(identity(fi)))
+	rec = append(rec, attr{contentAttr, []byte(content.String())}, attr{sourceAttr, []byte(identity(fi))})
+	k.meta.setAll(f, final, rec)
 	os.Chtimes(tmp, fi.ModTime(), fi.ModTime())
 	if err := renameNoReplace(tmp, final); err != nil {
 		os.Remove(tmp)
@@ -329,7 +348,19 @@ func (k *Keeper) compress(ctx context.Context, path string) (out string, busy bo
 	}
 	syncDir(filepath.Dir(final))
 	k.verbosef("compressed %s to %s", path, final)
-	return final, false, os.Remove(path)
+	return final, false, k.remove(in, path)
+}
+
+// remove removes path, open as f, and then its sidecar.
+func (k *Keeper) remove(f *os.File, path string) error {
+	id, idErr := fileIDOf(f)
+	if err := os.Remove(path); err != nil {
+		return err
+	}
+	if idErr == nil {
+		k.meta.drop(path, id)
+	}
+	return nil
 }
 
 // encode compresses in into f at level, at low CPU priority, and syncs f.
@@ -449,11 +480,11 @@ func (st hookState) owed() bool { return st.kind != "" && st.kind != hookDone }
 // handedOff reports whether the file at path was handed on: its manifest
 // line written, or its post-rotate command started. Late lines must not
 // go to it any more.
-func handedOff(path string) bool {
-	if string(getAttr(path, manifestAttr)) == hookDone {
+func (m *meta) handedOff(path string) bool {
+	if string(m.get(path, manifestAttr)) == hookDone {
 		return true
 	}
-	k := parseHook(getAttr(path, hookAttr)).kind
+	k := parseHook(m.get(path, hookAttr)).kind
 	return k != "" && k != hookPending
 }
 
@@ -482,7 +513,7 @@ const maxRetryAfter = 10 * time.Minute
 // When ctx is done first (a stop), the command is killed and the file
 // marked to be tried again at once, by a later pass of any pipeline.
 func (k *Keeper) hook(ctx context.Context, now time.Time, path string) (busy bool, due time.Time) {
-	st := parseHook(getAttr(path, hookAttr))
+	st := parseHook(k.meta.get(path, hookAttr))
 	if !st.owed() {
 		return false, time.Time{}
 	}
@@ -494,7 +525,7 @@ func (k *Keeper) hook(ctx context.Context, now time.Time, path string) (busy boo
 		return busy, time.Time{}
 	}
 	defer f.Close()
-	st = parseHook(getAttr(path, hookAttr))
+	st = parseHook(k.meta.get(path, hookAttr))
 	switch {
 	case !st.owed():
 		return false, time.Time{}
@@ -509,7 +540,7 @@ func (k *Keeper) hook(ctx context.Context, now time.Time, path string) (busy boo
 	if before.kind == hookRunning {
 		before = hookState{kind: hookFailed, failures: st.failures, at: now}
 	}
-	setAttr(f, hookAttr, []byte(hookState{kind: hookRunning, failures: st.failures, pid: os.Getpid(), at: now}.String()))
+	k.meta.set(f, path, hookAttr, []byte(hookState{kind: hookRunning, failures: st.failures, pid: os.Getpid(), at: now}.String()))
 	stop := ctx
 	ctx, cancel := context.WithTimeout(ctx, k.hk.HookTimeout)
 	defer cancel()
@@ -521,7 +552,7 @@ func (k *Keeper) hook(ctx context.Context, now time.Time, path string) (busy boo
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	if err == nil && ctx.Err() == nil {
-		setAttr(f, hookAttr, []byte(hookDone))
+		k.meta.set(f, path, hookAttr, []byte(hookDone))
 		k.verbosef("post-rotate command for %s done", path)
 		return false, time.Time{}
 	}
@@ -529,13 +560,13 @@ func (k *Keeper) hook(ctx context.Context, now time.Time, path string) (busy boo
 		if before.kind == hookFailed {
 			before.at = now
 		}
-		setAttr(f, hookAttr, []byte(before.String()))
+		k.meta.set(f, path, hookAttr, []byte(before.String()))
 		k.logf("post-rotate command for %s was cut short by the stop; it runs again at a later pass", path)
 		return false, time.Time{}
 	}
 	st.failures++
 	next := now.Add(retryAfter(st.failures))
-	setAttr(f, hookAttr, []byte(hookState{kind: hookFailed, failures: st.failures, at: next}.String()))
+	k.meta.set(f, path, hookAttr, []byte(hookState{kind: hookFailed, failures: st.failures, at: next}.String()))
 	why := err.Error()
 	if o := strings.TrimSpace(out.String()); o != "" {
 		why += ": " + o
@@ -556,7 +587,7 @@ func (k *Keeper) Unfinished(now time.Time) []string {
 	}
 	var out []string
 	for _, f := range k.list(now) {
-		switch st := parseHook(getAttr(f.path, hookAttr)); st.kind {
+		switch st := parseHook(k.meta.get(f.path, hookAttr)); st.kind {
 		case hookPending:
 			out = append(out, f.path+" (not run yet)")
 		case hookFailed:
@@ -579,7 +610,7 @@ func (k *Keeper) Unfinished(now time.Time) []string {
 // killed between the write and the mark leaves the line to be written
 // again.
 func (k *Keeper) manifest(ctx context.Context, r rotated) (ok, busy bool) {
-	if string(getAttr(r.path, manifestAttr)) != hookPending {
+	if string(k.meta.get(r.path, manifestAttr)) != hookPending {
 		return true, false
 	}
 	f, busy, err := lockFile(r.path)
@@ -590,7 +621,7 @@ func (k *Keeper) manifest(ctx context.Context, r rotated) (ok, busy bool) {
 		return false, busy
 	}
 	defer f.Close()
-	if string(getAttr(r.path, manifestAttr)) != hookPending {
+	if string(k.meta.get(r.path, manifestAttr)) != hookPending {
 		return true, false
 	}
 	line, err := k.describe(ctx, f, r)
@@ -601,7 +632,7 @@ func (k *Keeper) manifest(ctx context.Context, r rotated) (ok, busy bool) {
 		k.logf("error: manifest line for %s: %v", r.path, err)
 		return false, false
 	}
-	setAttr(f, manifestAttr, []byte(hookDone))
+	k.meta.set(f, r.path, manifestAttr, []byte(hookDone))
 	k.verbosef("manifest line for %s written", r.path)
 	return true, false
 }
@@ -633,7 +664,7 @@ func (k *Keeper) describe(ctx context.Context, f *os.File, r rotated) ([]byte, e
 	m := manifestLine{Name: r.path, SHA256: hex.EncodeToString(h.Sum(nil)), CompressedBytes: n, Codec: "none"}
 	if r.codec != nil {
 		m.Codec = r.codec.Name
-		if _, err := fmt.Sscanf(string(getAttr(r.path, contentAttr)), "%d %d", &c.bytes, &c.lines); err != nil {
+		if _, err := fmt.Sscanf(string(k.meta.get(r.path, contentAttr)), "%d %d", &c.bytes, &c.lines); err != nil {
 			// Count what it holds.
 			if c, err = decodeCount(ctx, f, r.codec); err != nil {
 				return nil, err
@@ -723,8 +754,8 @@ func (k *Keeper) retain(files []rotated, now time.Time, left map[string]bool) (a
 			continue
 		}
 		for _, g := range stems[f.stem] {
-			if k.hk.PostRotate != "" && parseHook(getAttr(g.path, hookAttr)).owed() ||
-				k.hk.Manifest && string(getAttr(g.path, manifestAttr)) == hookPending {
+			if k.hk.PostRotate != "" && parseHook(k.meta.get(g.path, hookAttr)).owed() ||
+				k.hk.Manifest && string(k.meta.get(g.path, manifestAttr)) == hookPending {
 				// Its hook, or its manifest line, comes first; a failed
 				// hook's next try may be a while away.
 				continue
@@ -737,7 +768,7 @@ func (k *Keeper) retain(files []rotated, now time.Time, left map[string]bool) (a
 			if fl == nil {
 				continue
 			}
-			if os.Remove(g.path) == nil {
+			if k.remove(fl, g.path) == nil {
 				k.verbosef("removed %s", g.path)
 			}
 			fl.Close()

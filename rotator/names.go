@@ -19,9 +19,16 @@ const (
 	// SymlinkTemp names a symbolic link being made, before it is renamed
 	// over the link: LINK.tmp-PID-RANDOM.
 	SymlinkTemp = ".tmp-%d-%d"
+	// SidecarPrefix and SidecarSuffix name the sidecar of a file NAME on
+	// a filesystem without user extended attributes: .NAME.rotlog beside
+	// it, holding what the attributes below would (see meta). While it is
+	// written: .NAME.rotlog.tmp-PID-RANDOM.
+	SidecarPrefix = "."
+	SidecarSuffix = ".rotlog"
 )
 
-// Extended attributes rotlog keeps on the files it makes.
+// Extended attributes rotlog keeps on the files it makes, or, where there
+// are none, the names of the records in their sidecars.
 const (
 	// startAttr records the start of the period a file holds (encodeStart).
 	startAttr = "user.rotlog.start"

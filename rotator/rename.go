@@ -40,11 +40,17 @@ func linkRename(oldpath, newpath string) error {
 
 // rotateTo renames path to name, or to the first of name.1, name.2, ...
 // that is free (starting at name.first if first > 0), and returns the name
-// used. It never replaces a file.
-func rotateTo(path, name string, first int) (string, error) {
+// used. It never replaces a file. The file's sidecar, if it has one, goes
+// with it (see moveTo).
+func (m *meta) rotateTo(path, name string, first int) (string, error) {
 	pfi, err := os.Lstat(path)
 	if err != nil {
 		return "", err
+	}
+	var rec []attr
+	id, err := pathID(path)
+	if err == nil {
+		rec = sidecarRecords(path, id)
 	}
 	for i := first; ; i++ {
 		cand := name
@@ -54,9 +60,29 @@ func rotateTo(path, name string, first int) (string, error) {
 		if compressed(cand) {
 			continue // the name is taken by its compressed form
 		}
+		if rec != nil {
+			if fi, err := os.Lstat(cand); err == nil {
+				if os.SameFile(fi, pfi) {
+					return m.linked(path, cand, pfi, id, rec)
+				}
+				continue
+			}
+			switch err := m.reserve(cand, id, pfi.Mode().Perm(), rec); {
+			case errors.Is(err, fs.ErrExist):
+				continue // taken, or about to be
+			case err != nil:
+				m.logf("error: records of %s cannot follow it to %s: %v", path, cand, err)
+			}
+		}
 		err := renameNoReplace(path, cand)
 		if err == nil {
+			if rec != nil {
+				m.drop(path, id)
+			}
 			return cand, nil
+		}
+		if rec != nil {
+			m.drop(cand, id) // the reservation
 		}
 		if !errors.Is(err, fs.ErrExist) {
 			return "", err
@@ -64,9 +90,42 @@ func rotateTo(path, name string, first int) (string, error) {
 		// Left behind by a crash inside linkRename: the rotated name
 		// already holds this very file, so drop the active name only.
 		if fi, err := os.Lstat(cand); err == nil && os.SameFile(fi, pfi) {
-			return cand, os.Remove(path)
+			return m.linked(path, cand, pfi, id, rec)
 		}
 	}
+}
+
+// linked ends a rename of path to cand that a crash inside linkRename
+// left with both names: the records go to cand, and path is removed.
+func (m *meta) linked(path, cand string, fi fs.FileInfo, id fileID, rec []attr) (string, error) {
+	if rec != nil {
+		if err := writeSidecar(cand, id, fi.Mode().Perm(), rec, false); err != nil {
+			m.logf("error: records of %s cannot follow it to %s: %v", path, cand, err)
+		}
+		m.drop(path, id)
+	}
+	return cand, os.Remove(path)
+}
+
+// reserve writes the sidecar of a file about to be renamed to cand (its
+// records rec, its identity id), before the rename, so that no moment
+// finds the file without its records whatever is killed when: a sidecar
+// without its file is an orphan that housekeeping sweeps; the old sidecar,
+// left beside the old name, is about a file no longer there. The sidecar
+// is made without replacing one that is there: a fresh one belongs to
+// another rename to cand under way, so cand is taken (fs.ErrExist); one
+// an old one about no file,
+// or one about this very file (a rename killed before), is replaced.
+func (m *meta) reserve(cand string, id fileID, perm fs.FileMode, rec []attr) error {
+	err := writeSidecar(cand, id, perm, rec, true)
+	if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	sc := sidecarPath(cand)
+	if got, _, _, ok := readSidecarFile(sc); ok && got == id || m.orphan(sc, cand, false) {
+		return writeSidecar(cand, id, perm, rec, false)
+	}
+	return err
 }
 
 // exists reports whether path names anything (a link is not followed).

@@ -51,8 +51,9 @@ type Config struct {
 
 // Rotator writes one target. The zero value is not usable; call New.
 type Rotator struct {
-	cfg Config
-	pat *pattern.Pattern
+	cfg  Config
+	pat  *pattern.Pattern
+	meta *meta // where the records of files are kept
 
 	f    *os.File  // the file of the current period, nil if none is open
 	name string    // the path f was opened as
@@ -88,7 +89,7 @@ func New(cfg Config) *Rotator {
 	if cfg.DirMode == 0 {
 		cfg.DirMode = 0o755
 	}
-	return &Rotator{cfg: cfg, pat: cfg.Pattern}
+	return &Rotator{cfg: cfg, pat: cfg.Pattern, meta: newMeta(cfg.Logf, cfg.Verbosef)}
 }
 
 func (r *Rotator) logf(format string, args ...any) {
@@ -225,11 +226,11 @@ func (r *Rotator) rotateForSize(ctx context.Context, now time.Time, need int64) 
 				return err
 			}
 		}
-		var created bool
-		f, created, err = r.openAppend(path)
-		if created && !r.pat.Template() {
-			r.record(f, r.pat.Start(now))
+		var rec []attr
+		if !r.pat.Template() {
+			rec = r.records(r.pat.Start(now))
 		}
+		f, _, err = r.openAppend(path, rec)
 		return err
 	})
 	if err != nil {
@@ -243,7 +244,7 @@ func (r *Rotator) rotateForSize(ctx context.Context, now time.Time, need int64) 
 // its first free numbered variant.
 func (r *Rotator) rotateSize(path string, fi fs.FileInfo, now time.Time) error {
 	if r.pat.Template() {
-		name, err := rotateTo(path, path, 1)
+		name, err := r.meta.rotateTo(path, path, 1)
 		if err != nil {
 			return fmt.Errorf("rotate: %w", err)
 		}
@@ -432,7 +433,7 @@ func (r *Rotator) open(ctx context.Context, now time.Time) error {
 	var err error
 	if r.pat.Template() {
 		r.warnLinkedDirs(path)
-		f, _, err = r.openAppend(path)
+		f, _, err = r.openAppend(path, nil)
 	} else if f = r.openCurrent(path, start); f == nil {
 		// While another pipeline holds the lock (rotating, or creating the
 		// file of this period), the file it makes may be opened as above.
@@ -443,20 +444,30 @@ func (r *Rotator) open(ctx context.Context, now time.Time) error {
 			}
 			// A line read before a boundary but opened after another
 			// pipeline rotated: its period's file has its rotated name.
-			if late, isLate := r.lateFile(path, start); isLate {
-				if late != "" {
+			if late, isLate, none := r.lateFile(path, start); isLate {
+				why := "its period's file was handed off"
+				switch {
+				case late != "":
 					if f, _, err = r.openExisting(late); err == nil {
 						path = late
 						return nil
 					}
+					why = fmt.Sprintf("%s cannot be written (%v)", late, err)
+				case none:
+					// No line was written in its period before the next
+					// period's file was made: its file is made now, under
+					// its rotated name.
+					name := r.pat.RotatedName(start)
+					if f, _, err = r.openAppend(name, r.records(start)); err == nil {
+						r.verbosef("a line read before %s made %s: no line of its period was written before", r.pat.Next(start).Format(time.RFC3339), name)
+						path = name
+						return nil
+					}
+					why = fmt.Sprintf("%s cannot be made (%v)", name, err)
 				}
-				r.verbosef("a line read before %s goes to %s: its period's file was handed off", r.pat.Next(start).Format(time.RFC3339), path)
+				r.verbosef("a line read before %s goes to %s: %s", r.pat.Next(start).Format(time.RFC3339), path, why)
 			}
-			var created bool
-			f, created, err = r.openAppend(path)
-			if created {
-				r.record(f, start)
-			}
+			f, _, err = r.openAppend(path, r.records(start))
 			return err
 		})
 	}
@@ -492,7 +503,7 @@ func (r *Rotator) openCurrent(path string, start time.Time) *os.File {
 		f.Close()
 		return nil
 	}
-	t, ok := decodeStart(getAttrFile(f, startAttr))
+	t, ok := decodeStart(r.meta.getFile(f, path, startAttr))
 	if !t.IsZero() {
 		t = r.pat.Start(t) // normalised, as in periodOf
 	}
@@ -529,25 +540,43 @@ func (r *Rotator) ended(now time.Time) bool {
 
 // lateFile reports whether a line read in the period starting at start is
 // late (isLate): the active file at path holds a later period, and this
-// Rotator wrote in that period before, or its rotated file is still open
-// in some pipeline (just rotated). Then it returns the newest rotated file
-// of that period (its name or last numbered variant), unless it was handed
-// off: compressed, or its post-rotate command run. Lines read in a period
-// belong in its file, however late they are written. A line of a period no
-// pipeline writes any more, that this Rotator never wrote in (the clock
-// stepped back), is not late: a finished file is not written again.
-func (r *Rotator) lateFile(path string, start time.Time) (name string, isLate bool) {
-	fi, err := os.Lstat(path)
-	if err != nil || !fi.Mode().IsRegular() || !r.periodOf(path, fi).After(start) {
-		return "", false
+// Rotator wrote in the line's period, or the clock (Config.Now) shows the
+// active file's period begun, or the period's rotated file is still open in
+// some pipeline (just rotated); or there is no active file and the clock
+// shows a later period. Then it returns the newest rotated file of
+// that period (its name or last numbered variant), unless it was handed
+// off: compressed, or its post-rotate command run; none reports that the
+// period has no file under any of those names, compressed or not. Lines
+// read in a period belong in its file, however late they are written. A
+// line of a period no pipeline writes any more, that this Rotator never
+// wrote in (the clock stepped back), is not late: a finished file is not
+// written again.
+func (r *Rotator) lateFile(path string, start time.Time) (name string, isLate, none bool) {
+	var ours bool
+	switch fi, err := os.Lstat(path); {
+	case err == nil && fi.Mode().IsRegular():
+		active := r.periodOf(path, fi)
+		if !active.After(start) {
+			return "", false, false
+		}
+		// The line is late, not from a clock that stepped back, if this
+		// Rotator wrote in its period, or the clock now shows the active
+		// file's period begun (it is not from the future).
+		ours = start.Equal(r.recent[0]) || start.Equal(r.recent[1]) ||
+			r.cfg.Now != nil && !r.cfg.Now().Before(active)
+	case errors.Is(err, fs.ErrNotExist):
+		// Rotated, and no line of a later period has made the next file
+		// yet: only the clock can tell. (A rotation for size, or asked
+		// for, leaves the period going on.)
+		if r.cfg.Now == nil || !r.pat.Start(r.cfg.Now()).After(start) {
+			return "", false, false
+		}
+		ours = true
+	default:
+		return "", false, false
 	}
-	// The line is late, not from a clock that stepped back, if this Rotator
-	// wrote in its period, or the clock now shows the active file's period
-	// begun (it is not from the future).
-	ours := start.Equal(r.recent[0]) || start.Equal(r.recent[1]) ||
-		r.cfg.Now != nil && !r.cfg.Now().Before(r.periodOf(path, fi))
 	base := r.pat.RotatedName(start)
-	found := ""
+	found, seen := "", false
 	for i := 0; ; i++ {
 		cand := base
 		if i > 0 {
@@ -555,20 +584,20 @@ func (r *Rotator) lateFile(path string, start time.Time) (name string, isLate bo
 		}
 		if _, err := os.Lstat(cand); err != nil {
 			if compressed(cand) {
-				found = "" // handed off; a later variant may not be
+				found, seen = "", true // handed off; a later variant may not be
 				continue
 			}
 			break
 		}
-		found = cand
+		found, seen = cand, true
 	}
 	if !ours && (found == "" || !inUse(found)) {
-		return "", false
+		return "", false, false
 	}
-	if found != "" && handedOff(found) {
+	if found != "" && r.meta.handedOff(found) {
 		found = ""
 	}
-	return found, true
+	return found, true, !seen
 }
 
 // inUse reports whether some process has the file at path open for
@@ -602,7 +631,7 @@ func (r *Rotator) openExisting(path string) (*os.File, bool, error) {
 		f.Close()
 		return nil, false, errMoved
 	}
-	if handedOff(path) {
+	if r.meta.handedOff(path) {
 		// Between lateFile's look and the flock, a housekeeper finished it.
 		f.Close()
 		return nil, false, errMoved
@@ -665,9 +694,10 @@ func (r *Rotator) adopt(f *os.File, path string, now time.Time) error {
 }
 
 // openAppend opens path for appending, creating it and its directories if
-// needed; created reports whether this call made the file. The file is
+// needed; created reports whether this call made the file, and then
+// records rec on it, with the hook and manifest marks. The file is
 // returned holding a shared flock, which keeps housekeeping off it.
-func (r *Rotator) openAppend(path string) (f *os.File, created bool, err error) {
+func (r *Rotator) openAppend(path string, rec []attr) (f *os.File, created bool, err error) {
 	for range 8 {
 		f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, r.cfg.Mode)
 		created = err == nil
@@ -707,10 +737,13 @@ func (r *Rotator) openAppend(path string) (f *os.File, created bool, err error) 
 		if created {
 			r.verbosef("created %s", path)
 			if r.cfg.MarkHook {
-				setAttr(f, hookAttr, []byte(hookPending))
+				rec = append(rec, attr{hookAttr, []byte(hookPending)})
 			}
 			if r.cfg.MarkManifest {
-				setAttr(f, manifestAttr, []byte(hookPending))
+				rec = append(rec, attr{manifestAttr, []byte(hookPending)})
+			}
+			if len(rec) > 0 {
+				r.meta.setAll(f, path, rec)
 			}
 		}
 		return f, created, nil
@@ -792,7 +825,7 @@ func (r *Rotator) rotate(path string, start time.Time) error {
 	if err := mkdirAll(dir, r.cfg.DirMode); err != nil {
 		return fmt.Errorf("rotate: %w", err)
 	}
-	name, err := rotateTo(path, name, 0)
+	name, err := r.meta.rotateTo(path, name, 0)
 	if err != nil {
 		return fmt.Errorf("rotate: %w", err)
 	}
@@ -847,18 +880,17 @@ func (e *NotRegularError) Permanent() bool { return e.Mode.Type()&fs.ModeSymlink
 // periodOf returns the start of the period the file at path holds: the one
 // its creator recorded, or else the period of its last write.
 func (r *Rotator) periodOf(path string, fi fs.FileInfo) time.Time {
-	if t, ok := decodeStart(getAttr(path, startAttr)); ok && !t.IsZero() {
+	if t, ok := decodeStart(r.meta.get(path, startAttr)); ok && !t.IsZero() {
 		// Normalised, in case the creator cut periods differently.
 		return r.pat.Start(t)
 	}
 	return r.pat.Start(fi.ModTime())
 }
 
-// record notes on an active file it created the period it holds and the
-// settings it was made with.
-func (r *Rotator) record(f *os.File, start time.Time) {
-	setAttr(f, startAttr, encodeStart(start))
-	setAttr(f, settingsAttr, []byte(r.pat.Settings(start)))
+// records returns what is recorded on an active file when it is created:
+// the period it holds and the settings it was made with.
+func (r *Rotator) records(start time.Time) []attr {
+	return []attr{{startAttr, encodeStart(start)}, {settingsAttr, []byte(r.pat.Settings(start))}}
 }
 
 // ErrSettings is returned by CheckSettings for a target written with other
@@ -872,12 +904,37 @@ var ErrSettings = errors.New("conflicting settings")
 // wrong times. Zones are compared by what they do around the file's period
 // (see pattern.Pattern.SettingsDiff), not by name. A restart with new
 // settings, with no other pipeline writing, is not a conflict.
-func (r *Rotator) CheckSettings() error {
+//
+// The probe for writers (an exclusive flock, let go at once) is made under
+// the rotation lock: without it, the file probed could be rotated in
+// between, and the probe's flock make a late line's reopen of its period's
+// file fail (see open). Once ctx is done, it judges without the lock.
+func (r *Rotator) CheckSettings(ctx context.Context) error {
 	if r.pat.Template() {
 		return nil
 	}
 	path := r.pat.Path(time.Time{})
-	theirs := getAttr(path, settingsAttr)
+	if r.meta.get(path, settingsAttr) == nil {
+		return nil
+	}
+	var conflict error
+	err := r.locked(ctx, r.activeLock(), func() error {
+		conflict = r.checkSettings(path)
+		return nil
+	})
+	if errors.Is(err, ErrStopped) {
+		// The lock is held for longer than ctx allows: judge without it.
+		return r.checkSettings(path)
+	}
+	if err != nil {
+		return err
+	}
+	return conflict
+}
+
+// checkSettings is CheckSettings with the rotation lock held.
+func (r *Rotator) checkSettings(path string) error {
+	theirs := r.meta.get(path, settingsAttr)
 	if theirs == nil {
 		return nil
 	}
@@ -892,7 +949,7 @@ func (r *Rotator) CheckSettings() error {
 		return nil // nobody writes it now
 	}
 	// The time the record is about: the file's period, else its last write.
-	at, ok := decodeStart(getAttr(path, startAttr))
+	at, ok := decodeStart(r.meta.get(path, startAttr))
 	if (!ok || at.IsZero()) && serr == nil {
 		at = fi.ModTime()
 	}

@@ -656,3 +656,63 @@ func TestLateOpenAfterRotation(t *testing.T) {
 	mustWrite(t, late, "late, now in P+1\n", t1.Add(time.Millisecond))
 	wantFile(t, filepath.Join(dir, "app.log"), "b, period P+1\nlate, now in P+1\n")
 }
+
+// A period no line was written in before the next period's file was made
+// (every pipeline stalled across the boundary) still gets its file: the
+// late lines read in it make that file under its rotated name, rather than
+// going to the current file. A clock that shows the next period begun
+// tells them late from a clock stepped back.
+func TestLatePeriodWithoutFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pat := compile(t, filepath.Join(dir, "app.log"), "S")
+	now := func() time.Time { return t1.Add(100 * time.Millisecond) }
+	withClock := func(c *Config) { c.Now = now }
+	b, _ := newRot(t, pat, withClock)
+	late1, _ := newRot(t, pat, withClock)
+	late2, _ := newRot(t, pat, withClock)
+	mustWrite(t, b, "b, period P+1\n", t1)
+	mustWrite(t, late1, "late1, read in P\n", t1.Add(-2*time.Millisecond))
+	mustWrite(t, late2, "late2, read in P\n", t1.Add(-time.Millisecond))
+	rotated := pat.RotatedName(pat.Start(t0))
+	wantFile(t, rotated, "late1, read in P\nlate2, read in P\n")
+	wantFile(t, filepath.Join(dir, "app.log"), "b, period P+1\n")
+	if st, ok := decodeStart(newMeta(nil, nil).get(rotated, startAttr)); !ok || !st.Equal(pat.Start(t0)) {
+		t.Errorf("%s records period %v, want %v", rotated, st, pat.Start(t0))
+	}
+	// Their next lines, read in P+1, go to the current file.
+	mustWrite(t, late1, "late1, now in P+1\n", t1.Add(time.Millisecond))
+	wantFile(t, filepath.Join(dir, "app.log"), "b, period P+1\nlate1, now in P+1\n")
+	wantDir(t, dir, "app.log", filepath.Base(rotated))
+}
+
+// A line read before a boundary and written after the active file was
+// rotated, but before any line of the new period made the next file, goes
+// to its period's rotated file: the clock tells it late. Without that it
+// would make the active file again for a finished period, which would then
+// be rotated a second time, as a numbered variant.
+func TestLateLineBeforeNextFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pat := compile(t, filepath.Join(dir, "app.log"), "S")
+	withClock := func(c *Config) { c.Now = func() time.Time { return t1.Add(100 * time.Millisecond) } }
+	a, _ := newRot(t, pat, withClock)
+	b, _ := newRot(t, pat, withClock)
+	late, _ := newRot(t, pat, withClock)
+	mustWrite(t, a, "a, period P\n", t0)
+	a.Close()
+	if _, err := b.Tick(bg, t0); err != nil { // the first Tick
+		t.Fatal(err)
+	}
+	if _, err := b.Tick(bg, t1); err != nil { // the boundary: rotates
+		t.Fatal(err)
+	}
+	rotated := pat.RotatedName(pat.Start(t0))
+	wantDir(t, dir, filepath.Base(rotated))
+	mustWrite(t, late, "late, read in P\n", t1.Add(-time.Millisecond))
+	wantFile(t, rotated, "a, period P\nlate, read in P\n")
+	wantDir(t, dir, filepath.Base(rotated))
+	// A line read after the boundary makes the active file, of P+1.
+	mustWrite(t, late, "late, now in P+1\n", t1.Add(time.Millisecond))
+	wantFile(t, filepath.Join(dir, "app.log"), "late, now in P+1\n")
+}

@@ -1,9 +1,12 @@
 package rotator
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,7 +50,7 @@ func TestCheckSettingsZones(t *testing.T) {
 			first, _ := newRot(t, compileIn(tc.there))
 			mustWrite(t, first, "first\n", t0) // holds the file open
 			second, _ := newRot(t, compileIn(tc.here))
-			err := second.CheckSettings()
+			err := second.CheckSettings(context.Background())
 			switch {
 			case tc.conflict == "" && err != nil:
 				t.Errorf("CheckSettings: %v, want no conflict", err)
@@ -56,9 +59,47 @@ func TestCheckSettingsZones(t *testing.T) {
 			}
 			// Once the first has let go, new settings are welcome.
 			first.Close()
-			if err := second.CheckSettings(); err != nil {
+			if err := second.CheckSettings(context.Background()); err != nil {
 				t.Errorf("CheckSettings with nobody writing: %v", err)
 			}
 		})
+	}
+}
+
+// CheckSettings probes for writers with an exclusive flock; it makes that
+// probe holding the rotation lock, so that the file it probes cannot be
+// rotated meanwhile and a late line's reopen of the rotated file (which
+// takes its shared flock without waiting) never meets the probe.
+func TestCheckSettingsTakesLock(t *testing.T) {
+	dir := t.TempDir()
+	needXattr(t, dir)
+	pat := compile(t, filepath.Join(dir, "app.log"), "D")
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	first, _ := newRot(t, pat)
+	mustWrite(t, first, "first\n", t0)
+
+	unlock, err := (&Lock{Path: filepath.Join(dir, "app.log"+LockSuffix), Timeout: time.Minute}).Acquire(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan struct{})
+	var once sync.Once
+	second, _ := newRot(t, pat, func(c *Config) {
+		c.Verbosef = func(format string, args ...any) {
+			if strings.Contains(fmt.Sprintf(format, args...), "is held; waiting") {
+				once.Do(func() { close(waiting) })
+			}
+		}
+	})
+	done := make(chan error, 1)
+	go func() { done <- second.CheckSettings(bg) }()
+	select {
+	case err := <-done:
+		t.Fatalf("CheckSettings returned (%v) while the rotation lock was held", err)
+	case <-waiting:
+	}
+	unlock()
+	if err := <-done; err != nil {
+		t.Errorf("CheckSettings: %v", err)
 	}
 }

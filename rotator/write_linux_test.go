@@ -87,3 +87,36 @@ func TestWriteError(t *testing.T) {
 		wantDir(t, dir, "app.log")
 	})
 }
+
+// A batch written in part (the rest to be retried) is never split between
+// two files: Reopen (SIGHUP) keeps the file, Rotate (SIGALRM) refuses with
+// ErrTail, and the retry of the rest goes to the same file, whatever was
+// asked meanwhile.
+func TestTailKeptOnReopenAndRotate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pat := compile(t, filepath.Join(dir, "app.log"), "D")
+	r, _ := newRot(t, pat)
+	mustWrite(t, r, "a\n", t0)
+	// What a short write leaves: the first part written, the rest owed.
+	if _, err := r.f.Write([]byte("par")); err != nil {
+		t.Fatal(err)
+	}
+	r.tail = true
+	r.Reopen()
+	if r.f == nil {
+		t.Fatal("Reopen let go of a file holding part of a batch")
+	}
+	if err := r.Rotate(bg, t0.Add(time.Second)); !errors.Is(err, ErrTail) {
+		t.Errorf("Rotate with part of a batch written = %v, want ErrTail", err)
+	}
+	// Someone else renames the path meanwhile: the rest still follows.
+	if err := os.Rename(filepath.Join(dir, "app.log"), filepath.Join(dir, "moved")); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, r, "tial\n", t0.Add(2*time.Second))
+	wantFile(t, filepath.Join(dir, "moved"), "a\npartial\n")
+	r.Reopen() // the batch is whole now: this one lets go
+	mustWrite(t, r, "b\n", t0.Add(3*time.Second))
+	wantFile(t, filepath.Join(dir, "app.log"), "b\n")
+}
