@@ -331,7 +331,7 @@ func (k *Keeper) budget(ctx context.Context, now time.Time, left map[string]bool
 		files, total = k.entries(now)
 	}
 	k.spend(files, k.needs(total), func(e budgetEntry, p Pressure, owedP *Pressure) (int64, bool) {
-		freed, busy := k.remove(e, p, owedP)
+		freed, busy := k.removeFor(e, p, owedP)
 		if busy {
 			again = true
 			left[e.stem] = true
@@ -374,7 +374,7 @@ func (k *Keeper) Free(ctx context.Context, now time.Time, want int64, err error)
 		owed:  k.hk.Budget.KeepFree > 0 || k.hk.Budget.KeepFreePercent > 0,
 	}
 	k.spend(files, n, func(e budgetEntry, p Pressure, owedP *Pressure) (int64, bool) {
-		f, busy := k.remove(e, p, owedP)
+		f, busy := k.removeFor(e, p, owedP)
 		freed += f
 		return f, busy
 	})
@@ -456,15 +456,15 @@ func (k *Keeper) spend(files []budgetEntry, n need, remove func(e budgetEntry, p
 // command", "manifest line", or "" for nothing.
 func (k *Keeper) owed(path string) string {
 	switch {
-	case k.hk.PostRotate != "" && parseHook(getAttr(path, hookAttr)).owed():
+	case k.hk.PostRotate != "" && parseHook(k.meta.get(path, hookAttr)).owed():
 		return "post-rotate command"
-	case k.hk.Manifest && string(getAttr(path, manifestAttr)) == hookPending:
+	case k.hk.Manifest && string(k.meta.get(path, manifestAttr)) == hookPending:
 		return "manifest line"
 	}
 	return ""
 }
 
-// remove removes the rotated file e for the budget, holding its exclusive
+// removeFor removes the rotated file e for the budget, holding its exclusive
 // flock (so no writer has it open, and one pipeline removes it), and
 // reports it with p. A file owed a command or a line is kept unless owedP
 // says why it must go, and its removal is an error. freed is the space e
@@ -473,7 +473,7 @@ func (k *Keeper) owed(path string) string {
 //
 // A file compressed since it was listed is gone: its compressed copy is
 // removed instead.
-func (k *Keeper) remove(e budgetEntry, p Pressure, owedP *Pressure) (freed int64, kept bool) {
+func (k *Keeper) removeFor(e budgetEntry, p Pressure, owedP *Pressure) (freed int64, kept bool) {
 	path, disk := e.path, e.disk
 	f, busy, err := lockFile(path)
 	if f == nil && !busy && err == nil && e.codec == nil {
@@ -502,7 +502,7 @@ func (k *Keeper) remove(e budgetEntry, p Pressure, owedP *Pressure) (freed int64
 		}
 		p = *owedP
 	}
-	if err := os.Remove(path); err != nil {
+	if err := k.remove(f, path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return e.disk, false
 		}
