@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rotlog/rotlog/rotator"
 )
 
 // metricsEvery is how often --metrics rewrites its file.
@@ -28,8 +30,10 @@ type stats struct {
 	rotations        atomic.Int64 // files this pipeline renamed
 	housekeepPasses  atomic.Int64
 	housekeepBacklog atomic.Int64 // files the last pass left for a later one
-	lockWaits        atomic.Int64 // waits for a lock another process held
-	lockWaitNanos    atomic.Int64
+	// What housekeeping did (rotator.Actions), as of the last pass.
+	compressed, hookRuns, hookFailures, manifestLines, removed atomic.Int64
+	lockWaits                                                  atomic.Int64 // waits for a lock another process held
+	lockWaitNanos                                              atomic.Int64
 }
 
 // lockWaited counts a wait of d for a lock; s may be nil (not counting).
@@ -57,10 +61,16 @@ func (s *stats) wrote(p []byte, err error, blockedSince time.Time) {
 	}
 }
 
-// housekept counts a housekeeping pass that left backlog files for later.
-func (s *stats) housekept(backlog int) {
+// housekept counts a housekeeping pass that left backlog files for later,
+// and notes what housekeeping did so far.
+func (s *stats) housekept(backlog int, a rotator.Actions) {
 	s.housekeepPasses.Add(1)
 	s.housekeepBacklog.Store(int64(backlog))
+	s.compressed.Store(a.Compressed)
+	s.hookRuns.Store(a.HookRuns)
+	s.hookFailures.Store(a.HookFailures)
+	s.manifestLines.Store(a.Manifest)
+	s.removed.Store(a.Removed)
 }
 
 // metricsName is the file --metrics keeps for target in dir, for the
@@ -121,6 +131,11 @@ func newMetricsFile(path, target string, s *stats, log *logger) *metricsFile {
 	counter("rotlog_lock_waits_total", "Waits for a lock another process held.", &s.lockWaits, 1)
 	counter("rotlog_lock_wait_seconds_total", "Time spent waiting for locks other processes held.", &s.lockWaitNanos, 1e-9)
 	counter("rotlog_housekeeping_passes_total", "Housekeeping passes run.", &s.housekeepPasses, 1)
+	counter("rotlog_housekeeping_compressions_total", "Rotated files compressed.", &s.compressed, 1)
+	counter("rotlog_housekeeping_hook_runs_total", "Post-rotate commands run, whatever their outcome.", &s.hookRuns, 1)
+	counter("rotlog_housekeeping_hook_failures_total", "Post-rotate commands that failed (each is tried again).", &s.hookFailures, 1)
+	counter("rotlog_housekeeping_manifest_lines_total", "Manifest lines written.", &s.manifestLines, 1)
+	counter("rotlog_housekeeping_removals_total", "Rotated files removed, by retention or the disk budget.", &s.removed, 1)
 	m.metrics = append(m.metrics, metric{"rotlog_housekeeping_backlog",
 		"Rotated files the last housekeeping pass left with work for a later one (still held, not yet due, a hook or compression to retry).",
 		"gauge", func() float64 { return float64(s.housekeepBacklog.Load()) }})

@@ -199,7 +199,7 @@ func TestMetrics(t *testing.T) {
 	dir := t.TempDir()
 	mdir := filepath.Join(dir, "metrics")
 	os.Mkdir(mdir, 0o755)
-	p := startRotlog(t, dir, "rotlog", nil, "-p", "app.log", "--metrics", mdir)
+	p := startRotlog(t, dir, "rotlog", nil, "-p", "app.log", "-z", "--metrics", mdir)
 	path := filepath.Join(mdir, fmt.Sprintf("rotlog_app_log_%d.prom", p.cmd.Process.Pid))
 	const n = 1000
 	var in bytes.Buffer
@@ -224,7 +224,7 @@ func TestMetrics(t *testing.T) {
 		return m.Gauge.GetValue()
 	}
 	var last map[string]*dto.MetricFamily
-	waitFor(t, "the metrics file to count every line and the rotation", func() bool {
+	waitFor(t, "the metrics file to count every line, the rotation and the compression", func() bool {
 		mfs, err := parseMetrics(path)
 		if os.IsNotExist(err) {
 			return false
@@ -233,11 +233,13 @@ func TestMetrics(t *testing.T) {
 			t.Fatalf("%s does not parse: %v", path, err)
 		}
 		last = mfs
-		return value(mfs, "rotlog_lines_written_total") == n && value(mfs, "rotlog_rotations_total") == 1
+		return value(mfs, "rotlog_lines_written_total") == n && value(mfs, "rotlog_rotations_total") == 1 &&
+			value(mfs, "rotlog_housekeeping_compressions_total") == 1
 	})
 	for name, want := range map[string]float64{
 		"rotlog_bytes_written_total": float64(in.Len()), "rotlog_write_errors_total": 0,
 		"rotlog_lines_dropped_total": 0, "rotlog_blocked_seconds_total": 0, "rotlog_housekeeping_backlog": 0,
+		"rotlog_housekeeping_hook_runs_total": 0, "rotlog_housekeeping_removals_total": 0,
 	} {
 		if got := value(last, name); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
@@ -369,6 +371,11 @@ func TestMetricsHousekeepingBacklog(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "a backlog of 0 in the metrics file", func() bool { return backlog() == 0 })
+	runs := metricValue(t, path, "rotlog_housekeeping_hook_runs_total", "app.log")
+	failures := metricValue(t, path, "rotlog_housekeeping_hook_failures_total", "app.log")
+	if runs-failures != 3 {
+		t.Errorf("rotlog_housekeeping_hook_runs_total %v, rotlog_housekeeping_hook_failures_total %v: want 3 that succeeded", runs, failures)
+	}
 	got := strings.Fields(readFile(t, filepath.Join(dir, "hooked")))
 	slices.Sort(got)
 	if !slices.Equal(got, rotated) {

@@ -454,7 +454,7 @@ func (a *app) keep(last <-chan struct{}, done chan<- struct{}) {
 		}
 		again := a.keeper.Pass(ctx, a.now())
 		if a.out.stats != nil {
-			a.out.stats.housekept(a.keeper.Backlog())
+			a.out.stats.housekept(a.keeper.Backlog(), a.keeper.Actions())
 		}
 		if final {
 			return

@@ -509,6 +509,7 @@ func (k *Keeper) removeFor(e budgetEntry, p Pressure, owedP *Pressure) (freed in
 		k.logf("error: remove %s: %v", path, err)
 		return e.disk - disk, true
 	}
+	k.actions.removed.Add(1)
 	why := k.hk.Budget.describe(p)
 	if owed != "" {
 		k.logf("error: removed %s before its %s was done: %s", path, owed, why)

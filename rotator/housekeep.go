@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -54,6 +55,24 @@ type Keeper struct {
 	verbosef func(string, ...any)
 	backlog  int   // files the last Pass left for a later one
 	meta     *meta // where the records of files are kept
+	actions  struct {
+		compressed, hookRuns, hookFailures, manifest, removed atomic.Int64
+	}
+}
+
+// Actions counts what a Keeper did since it was made.
+type Actions struct {
+	Compressed   int64 // files compressed
+	HookRuns     int64 // post-rotate commands run, whatever their outcome
+	HookFailures int64 // of those, the ones that failed
+	Manifest     int64 // manifest lines written
+	Removed      int64 // rotated files removed (retention or the budget)
+}
+
+// Actions returns what the Keeper did so far; safe to call while it works.
+func (k *Keeper) Actions() Actions {
+	a := &k.actions
+	return Actions{a.compressed.Load(), a.hookRuns.Load(), a.hookFailures.Load(), a.manifest.Load(), a.removed.Load()}
 }
 
 // NewKeeper returns the Keeper of a target; logf and verbosef receive
@@ -347,6 +366,7 @@ func (k *Keeper) compress(ctx context.Context, path string) (out string, busy bo
 		return "", false, err
 	}
 	syncDir(filepath.Dir(final))
+	k.actions.compressed.Add(1)
 	k.verbosef("compressed %s to %s", path, final)
 	return final, false, k.remove(in, path)
 }
@@ -551,6 +571,7 @@ func (k *Keeper) hook(ctx context.Context, now time.Time, path string) (busy boo
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
+	k.actions.hookRuns.Add(1)
 	if err == nil && ctx.Err() == nil {
 		k.meta.set(f, path, hookAttr, []byte(hookDone))
 		k.verbosef("post-rotate command for %s done", path)
@@ -564,6 +585,7 @@ func (k *Keeper) hook(ctx context.Context, now time.Time, path string) (busy boo
 		k.logf("post-rotate command for %s was cut short by the stop; it runs again at a later pass", path)
 		return false, time.Time{}
 	}
+	k.actions.hookFailures.Add(1)
 	st.failures++
 	next := now.Add(retryAfter(st.failures))
 	k.meta.set(f, path, hookAttr, []byte(hookState{kind: hookFailed, failures: st.failures, at: next}.String()))
@@ -633,6 +655,7 @@ func (k *Keeper) manifest(ctx context.Context, r rotated) (ok, busy bool) {
 		return false, false
 	}
 	k.meta.set(f, r.path, manifestAttr, []byte(hookDone))
+	k.actions.manifest.Add(1)
 	k.verbosef("manifest line for %s written", r.path)
 	return true, false
 }
@@ -769,6 +792,7 @@ func (k *Keeper) retain(files []rotated, now time.Time, left map[string]bool) (a
 				continue
 			}
 			if k.remove(fl, g.path) == nil {
+				k.actions.removed.Add(1)
 				k.verbosef("removed %s", g.path)
 			}
 			fl.Close()
