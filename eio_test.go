@@ -40,6 +40,9 @@ type testFS struct {
 	// stallRename, while set, holds every rename through this mount until
 	// its release is closed, as a mount whose server stopped answering.
 	stallRename atomic.Pointer[stall]
+	// stallWrite, while set, holds every write to a file through this
+	// mount, as a slow link does.
+	stallWrite atomic.Pointer[stall]
 }
 
 // A stall holds the operations that meet it: entered is closed when the
@@ -118,8 +121,10 @@ func mountTestFSWith(t *testing.T, o mountOptions) *testFS {
 	t.Cleanup(func() { server.Unmount() })
 	// Before the unmount (clean-ups run last first): nothing stays held.
 	t.Cleanup(func() {
-		if s := tfs.stallRename.Load(); s != nil {
-			s.free()
+		for _, p := range []*atomic.Pointer[stall]{&tfs.stallRename, &tfs.stallWrite} {
+			if s := p.Load(); s != nil {
+				s.free()
+			}
 		}
 	})
 	return tfs
@@ -154,6 +159,9 @@ type faultFile struct {
 func (f *faultFile) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	if f.tfs.fail.Load() {
 		return 0, syscall.EIO
+	}
+	if s := f.tfs.stallWrite.Load(); s != nil {
+		s.wait(ctx)
 	}
 	return f.LoopbackFile.Write(ctx, data, off)
 }

@@ -203,3 +203,52 @@ func TestMountSwitches(t *testing.T) {
 		}
 	}
 }
+
+// Two mounts of one directory show the hazard the start-up warning names:
+// appends through two mounts (two hosts) to one file are not atomic. Each
+// mount's kernel turns an O_APPEND write into a write at the end of the
+// file as that mount sees it, and the file system (here go-fuse's
+// loopback, as sshfs does) writes where it is told. A write of A's that is
+// slow to reach the file system (A's writes wait, as on a slow link) lands
+// where the file ended when A made it: over the line B appended meanwhile.
+// B's line is torn (seen: "a1\na2\nfrom host B\n"), though both pipelines
+// exited 0. On one mount this cannot happen: the kernel appends to an
+// inode one write at a time. No lock of rotlog's can help, as appends take
+// none; hence the README's "one writer per file per host, or a collector".
+func TestTwoMountsAppend(t *testing.T) {
+	t.Parallel()
+	a := mountTestFS(t)
+	b := mountTestFSWith(t, mountOptions{backing: a.backing})
+	file := filepath.Join(a.backing, "app.log")
+	args := []string{"-when", "D", "--start-time", "2026-11-24 10:00:00"}
+	pa := startOnTestFS(t, a, "app.log", args...)
+	io.WriteString(pa.stdin, "a1\n")
+	waitFor(t, "A's first line", func() bool { return readFileQuiet(file) == "a1\n" })
+	s := newStall()
+	a.stallWrite.Store(s)
+	io.WriteString(pa.stdin, "a2\n")
+	select {
+	case <-s.entered:
+	case <-time.After(time.Minute):
+		t.Fatalf("A never wrote; stderr: %s", pa.stderr)
+	}
+	pb := startOnTestFS(t, b, "app.log", args...)
+	io.WriteString(pb.stdin, "b1 from host B\n")
+	waitFor(t, "B's line", func() bool { return readFileQuiet(file) == "a1\nb1 from host B\n" })
+	s.free()
+	pa.wait(t)
+	pb.wait(t)
+	for _, c := range []struct {
+		tfs *testFS
+		p   *proc
+	}{{a, pa}, {b, pb}} {
+		if want := "rotlog: warning: " + c.tfs.mnt + " is on a FUSE"; !strings.Contains(c.p.stderr.String(), want) {
+			t.Errorf("no warning %q; stderr: %s", want, c.p.stderr)
+		}
+	}
+	got := readFile(t, file)
+	t.Logf("app.log: %q", got)
+	if strings.Contains(got, "b1 from host B\n") {
+		t.Errorf("app.log = %q: B's line is whole, the hazard did not show", got)
+	}
+}
