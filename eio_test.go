@@ -17,6 +17,7 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
 )
 
 // testFS is a loopback FUSE file system served by the test process over a
@@ -118,7 +119,17 @@ func mountTestFSWith(t *testing.T, o mountOptions) *testFS {
 	if err != nil {
 		skipUnlessRequired(t, "ROTLOG_REQUIRE_ROOT", "cannot mount a FUSE file system (%v): needs root and /dev/fuse", err)
 	}
-	t.Cleanup(func() { server.Unmount() })
+	t.Cleanup(func() {
+		// A child this process forks keeps its copy of a descriptor into
+		// the mount until it execs, and the mount is busy meanwhile.
+		for i := 0; server.Unmount() != nil; i++ {
+			if i == 100 {
+				unix.Unmount(tfs.mnt, unix.MNT_DETACH)
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
 	// Before the unmount (clean-ups run last first): nothing stays held.
 	t.Cleanup(func() {
 		for _, p := range []*atomic.Pointer[stall]{&tfs.stallRename, &tfs.stallWrite} {

@@ -59,14 +59,16 @@ func checkPipelinesOn(t *testing.T, tfs *testFS, n int, d time.Duration) {
 		})
 	}
 	wg.Wait()
-	rotatedRe := regexp.MustCompile(`rotated \S+ to (\S+)`)
+	// A rotated file is made by a rotation, or under its rotated name
+	// by a line read before a boundary whose period had no file yet.
+	rotatedRe := regexp.MustCompile(`rotated \S+ to (\S+)|made (\S+): no line of its period`)
 	compressedRe := regexp.MustCompile(`compressed (\S+) to`)
 	rotations, compressions := map[string]int{}, map[string]int{}
 	sidecars := false
 	for i, p := range procs {
 		s := p.stderr.String()
 		for _, m := range rotatedRe.FindAllStringSubmatch(s, -1) {
-			rotations[filepath.Base(m[1])]++
+			rotations[filepath.Base(m[1]+m[2])]++
 		}
 		for _, m := range compressedRe.FindAllStringSubmatch(s, -1) {
 			compressions[filepath.Base(m[1])]++
