@@ -39,7 +39,7 @@ type testFS struct {
 	noXattr      atomic.Bool  // refuse extended attributes (ENOTSUP), as FAT, NFSv3 or ext4 without user_xattr do
 	noUnlink     atomic.Value // string: a name whose removal fails with EPERM
 	// stallRename, while set, holds every rename through this mount until
-	// its release is closed, as a mount whose server stopped answering.
+	// it is freed, as a mount whose server stopped answering does.
 	stallRename atomic.Pointer[stall]
 	// stallWrite, while set, holds every write to a file through this
 	// mount, as a slow link does.
@@ -47,8 +47,9 @@ type testFS struct {
 }
 
 // A stall holds the operations that meet it: entered is closed when the
-// first arrives, and they go on once free is called (or their caller is
-// gone).
+// first arrives, and they go on once free is called. An interrupt does not
+// end the wait (a signal to the caller would end the stall a test relies
+// on); the test's clean-up frees it.
 type stall struct {
 	entered, release chan struct{}
 	once, freed      sync.Once
@@ -58,12 +59,9 @@ func (s *stall) free() { s.freed.Do(func() { close(s.release) }) }
 
 func newStall() *stall { return &stall{entered: make(chan struct{}), release: make(chan struct{})} }
 
-func (s *stall) wait(ctx context.Context) {
+func (s *stall) wait() {
 	s.once.Do(func() { close(s.entered) })
-	select {
-	case <-s.release:
-	case <-ctx.Done():
-	}
+	<-s.release
 }
 
 // mountOptions are the switches of a testFS that are set when it is
@@ -172,7 +170,7 @@ func (f *faultFile) Write(ctx context.Context, data []byte, off int64) (uint32, 
 		return 0, syscall.EIO
 	}
 	if s := f.tfs.stallWrite.Load(); s != nil {
-		s.wait(ctx)
+		s.wait()
 	}
 	return f.LoopbackFile.Write(ctx, data, off)
 }
@@ -208,7 +206,7 @@ func (n *faultNode) Rename(ctx context.Context, name string, newParent fs.InodeE
 		return syscall.EINVAL
 	}
 	if s := n.tfs.stallRename.Load(); s != nil {
-		s.wait(ctx)
+		s.wait()
 	}
 	return n.LoopbackNode.Rename(ctx, name, newParent, newName, flags)
 }
