@@ -65,8 +65,13 @@ func checkPipelinesOn(t *testing.T, tfs *testFS, n int, d time.Duration) {
 	compressedRe := regexp.MustCompile(`compressed (\S+) to`)
 	rotations, compressions := map[string]int{}, map[string]int{}
 	sidecars := false
+	// Lines read before a boundary and written after their period's file
+	// was compressed (a pipeline stalled that long): their period gets a
+	// file again, a numbered variant.
+	handedOff := 0
 	for i, p := range procs {
 		s := p.stderr.String()
+		handedOff += strings.Count(s, "its period's file was handed off")
 		for _, m := range rotatedRe.FindAllStringSubmatch(s, -1) {
 			rotations[filepath.Base(m[1]+m[2])]++
 		}
@@ -115,13 +120,19 @@ func checkPipelinesOn(t *testing.T, tfs *testFS, n int, d time.Duration) {
 		lines += k
 	}
 	t.Logf("%d lines, %d files rotated, compressed and hooked", lines, len(rotations))
+	var twice []string
 	for _, f := range files {
 		if f.seq == 0 && !strings.HasSuffix(f.path, ".gz") {
 			t.Errorf("%s left uncompressed", f.path)
 		}
 		if f.seq != 0 && f.seq != 1<<30 {
-			t.Errorf("%s: a period was rotated twice", f.path)
+			twice = append(twice, filepath.Base(f.path))
 		}
+	}
+	if len(twice) > handedOff {
+		t.Errorf("periods rotated twice: %v; late lines after a hand-off: %d", twice, handedOff)
+	} else if len(twice) > 0 {
+		t.Logf("periods rotated twice after a late line: %v", twice)
 	}
 	if tfs.noXattr.Load() && !exists(filepath.Join(tfs.backing, ".app.log.rotlog")) && exists(filepath.Join(tfs.backing, "app.log")) {
 		t.Error("the active file has no sidecar")
