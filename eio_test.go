@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -16,12 +17,20 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
 )
 
 // testFS is a loopback FUSE file system served by the test process over a
 // temporary directory: its files fail writes with EIO while fail is set,
 // and count the fsync calls they get. It refuses FUSE passthrough, so every
 // write and every fsync reaches it.
+//
+// Its locks are the mount's own: the server does not ask for the kernel's
+// lock requests (FUSE_POSIX_LOCKS, FUSE_FLOCK_LOCKS), so the kernel keeps
+// flock(2) and fcntl locks on the mount's inodes, as for sshfs and bindfs:
+// two mounts of one directory (mountTestFSWith, backing) do not see each
+// other's locks, as two hosts do not. mountOptions.sharedLocks passes them
+// to the backing files instead, as a file system with a lock manager does.
 type testFS struct {
 	backing, mnt string
 	fail         atomic.Bool
@@ -29,6 +38,49 @@ type testFS struct {
 	fat          atomic.Bool  // refuse link(2) and renames with flags, as FAT does
 	noXattr      atomic.Bool  // refuse extended attributes (ENOTSUP), as FAT, NFSv3 or ext4 without user_xattr do
 	noUnlink     atomic.Value // string: a name whose removal fails with EPERM
+	// stallRename, while set, holds every rename through this mount until
+	// it is freed, as a mount whose server stopped answering does.
+	stallRename atomic.Pointer[stall]
+	// stallWrite, while set, holds every write to a file through this
+	// mount, as a slow link does.
+	stallWrite atomic.Pointer[stall]
+}
+
+// A stall holds the operations that meet it: entered is closed when the
+// first arrives, and they go on once free is called. An interrupt does not
+// end the wait (a signal to the caller would end the stall a test relies
+// on); the test's clean-up frees it.
+type stall struct {
+	entered, release chan struct{}
+	once, freed      sync.Once
+}
+
+func (s *stall) free() { s.freed.Do(func() { close(s.release) }) }
+
+func newStall() *stall { return &stall{entered: make(chan struct{}), release: make(chan struct{})} }
+
+func (s *stall) wait() {
+	s.once.Do(func() { close(s.entered) })
+	<-s.release
+}
+
+// mountOptions are the switches of a testFS that are set when it is
+// mounted.
+type mountOptions struct {
+	// backing is the directory served; "" makes a new one. A second mount
+	// of another testFS's backing directory is a second host's view of a
+	// shared file system.
+	backing string
+	// sharedLocks passes flock(2) and fcntl locks to the backing files
+	// (FUSE_FLOCK_LOCKS and FUSE_POSIX_LOCKS, served by go-fuse's
+	// loopback file, which takes them on its descriptor of the backing
+	// file), so every mount of one directory sees them.
+	sharedLocks bool
+	// cache lets the kernel keep what it learnt of names and attributes
+	// (entries found and not found, sizes, times) for this long instead
+	// of asking the server each time, as sshfs and NFS clients do: a
+	// change made through another mount is seen up to cache late.
+	cache time.Duration
 }
 
 // mountTestFS mounts a testFS, or skips the test where mounting is refused
@@ -42,17 +94,48 @@ type testFS struct {
 // machine leave no P to serve them, and all hang.
 func mountTestFS(t *testing.T) *testFS {
 	t.Helper()
-	tfs := &testFS{backing: t.TempDir(), mnt: t.TempDir()}
+	return mountTestFSWith(t, mountOptions{})
+}
+
+// mountTestFSWith is mountTestFS with the switches of o.
+func mountTestFSWith(t *testing.T, o mountOptions) *testFS {
+	t.Helper()
+	tfs := &testFS{backing: o.backing, mnt: t.TempDir()}
+	if tfs.backing == "" {
+		tfs.backing = t.TempDir()
+	}
 	rn, err := fs.NewLoopbackRoot(tfs.backing)
 	if err != nil {
 		t.Fatal(err)
 	}
 	root := &faultNode{rn.(*fs.LoopbackNode), tfs}
-	server, err := fs.Mount(tfs.mnt, root, &fs.Options{MountOptions: fuse.MountOptions{DirectMount: true}})
+	opts := &fs.Options{MountOptions: fuse.MountOptions{DirectMount: true, EnableLocks: o.sharedLocks}}
+	if o.cache > 0 {
+		opts.EntryTimeout, opts.AttrTimeout, opts.NegativeTimeout = &o.cache, &o.cache, &o.cache
+	}
+	server, err := fs.Mount(tfs.mnt, root, opts)
 	if err != nil {
 		skipUnlessRequired(t, "ROTLOG_REQUIRE_ROOT", "cannot mount a FUSE file system (%v): needs root and /dev/fuse", err)
 	}
-	t.Cleanup(func() { server.Unmount() })
+	t.Cleanup(func() {
+		// A child this process forks keeps its copy of a descriptor into
+		// the mount until it execs, and the mount is busy meanwhile.
+		for i := 0; server.Unmount() != nil; i++ {
+			if i == 100 {
+				unix.Unmount(tfs.mnt, unix.MNT_DETACH)
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+	// Before the unmount (clean-ups run last first): nothing stays held.
+	t.Cleanup(func() {
+		for _, p := range []*atomic.Pointer[stall]{&tfs.stallRename, &tfs.stallWrite} {
+			if s := p.Load(); s != nil {
+				s.free()
+			}
+		}
+	})
 	return tfs
 }
 
@@ -86,6 +169,9 @@ func (f *faultFile) Write(ctx context.Context, data []byte, off int64) (uint32, 
 	if f.tfs.fail.Load() {
 		return 0, syscall.EIO
 	}
+	if s := f.tfs.stallWrite.Load(); s != nil {
+		s.wait()
+	}
 	return f.LoopbackFile.Write(ctx, data, off)
 }
 
@@ -113,10 +199,14 @@ func (n *faultNode) Link(ctx context.Context, target fs.InodeEmbedder, name stri
 	return n.LoopbackNode.Link(ctx, target, name, out)
 }
 
-// Rename refuses RENAME_NOREPLACE and the other flags while fat is set.
+// Rename refuses RENAME_NOREPLACE and the other flags while fat is set,
+// and waits while stallRename is set.
 func (n *faultNode) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
 	if n.tfs.fat.Load() && flags != 0 {
 		return syscall.EINVAL
+	}
+	if s := n.tfs.stallRename.Load(); s != nil {
+		s.wait()
 	}
 	return n.LoopbackNode.Rename(ctx, name, newParent, newName, flags)
 }
