@@ -96,8 +96,14 @@ func (m *meta) rotateTo(path, name string, first int) (string, error) {
 }
 
 // linked ends a rename of path to cand that a crash inside linkRename
-// left with both names: the records go to cand, and path is removed.
+// left with both names: the records go to cand, and path is removed. If
+// path names another file by now (a second lock holder, as a lock broken
+// through another host's mount makes, rotated it and made a new one), the
+// rename is done already and path is left alone.
 func (m *meta) linked(path, cand string, fi fs.FileInfo, id fileID, rec []attr) (string, error) {
+	if cur, err := os.Lstat(path); err != nil || !os.SameFile(cur, fi) {
+		return cand, nil
+	}
 	if rec != nil {
 		if err := writeSidecar(cand, id, fi.Mode().Perm(), rec, false); err != nil {
 			m.logf("error: records of %s cannot follow it to %s: %v", path, cand, err)
