@@ -325,37 +325,17 @@ func (s *source) readHeld() error {
 	}
 }
 
-// countHeld adds to the data err reports as not written (if it does) what
-// the input holds now, read without waiting: it is lost once rotlog exits,
-// and is reported with the rest. It reads no more than a pipe holds, so
-// that a writer still writing cannot keep it reading.
+// countHeld notes on the report err makes of what was not written (if it
+// makes one) how many bytes the input still holds, unread: they are not
+// read, so that whoever reads the pipe next (a restarted logger) still
+// gets them.
 func (s *source) countHeld(err error) {
 	var ue *unwrittenError
 	if !errors.As(err, &ue) || !s.pollable {
 		return
 	}
-	sc, serr := s.in.SyscallConn()
-	if serr != nil {
-		return
-	}
-	buf := make([]byte, readSize)
-	for left := pipeSize; left > 0; {
-		var k int
-		var rerr error
-		if serr := sc.Read(func(fd uintptr) bool {
-			k, rerr = unix.Read(int(fd), buf[:min(len(buf), left)])
-			return true // never wait
-		}); serr != nil {
-			return
-		}
-		if k <= 0 {
-			if errors.Is(rerr, unix.EINTR) {
-				continue
-			}
-			return
-		}
-		ue.add(buf[:k])
-		left -= k
+	if sc, serr := s.in.SyscallConn(); serr == nil {
+		sc.Control(func(fd uintptr) { ue.unread = unreadBytes(int(fd)) })
 	}
 }
 

@@ -64,6 +64,7 @@ type output struct {
 type unwrittenError struct {
 	bytes, lines int
 	midLine      bool // the last line counted has no newline yet
+	unread       int  // bytes left in the input pipe, not read
 	err          error
 	permanent    bool
 }
@@ -84,10 +85,14 @@ func (e *unwrittenError) add(p []byte) {
 }
 
 func (e *unwrittenError) Error() string {
-	if e.permanent {
-		return fmt.Sprintf("%v: this cannot succeed; stopping with %d bytes (%d lines) not written", e.err, e.bytes, e.lines)
+	unread := ""
+	if e.unread > 0 {
+		unread = fmt.Sprintf("; %d more bytes are left unread in the input pipe", e.unread)
 	}
-	return fmt.Sprintf("%d bytes (%d lines) could not be written: %v", e.bytes, e.lines, e.err)
+	if e.permanent {
+		return fmt.Sprintf("%v: this cannot succeed; stopping with %d bytes (%d lines) not written%s", e.err, e.bytes, e.lines, unread)
+	}
+	return fmt.Sprintf("%d bytes (%d lines) could not be written: %v%s", e.bytes, e.lines, e.err, unread)
 }
 
 func (e *unwrittenError) Unwrap() error { return e.err }

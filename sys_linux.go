@@ -29,6 +29,15 @@ func ownReader(fd int) int {
 	return nfd
 }
 
+// unreadBytes returns how many bytes the pipe fd reads from holds, or 0.
+func unreadBytes(fd int) int {
+	n, err := unix.IoctlGetInt(fd, unix.TIOCINQ) // FIONREAD
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
 // growPipe enlarges a pipe's buffer; best effort, the limit is
 // /proc/sys/fs/pipe-max-size.
 func growPipe(fd, size int) { unix.FcntlInt(uintptr(fd), unix.F_SETPIPE_SZ, size) }
