@@ -415,3 +415,25 @@ func TestMetricsAtFailedExit(t *testing.T) {
 		t.Errorf("in the metrics directory: %v, want the one file", left)
 	}
 }
+
+// --metrics counts the removals the disk budget makes as a pipeline writes
+// (after its own rotations), not only those of housekeeping passes.
+func TestMetricsBudgetRemovals(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	mdir := filepath.Join(dir, "metrics")
+	os.Mkdir(mdir, 0o755)
+	p := startRotlog(t, dir, "rotlog", nil, "-p", "app.log", "-s", "100K", "--max-total", "300K", "--metrics", mdir)
+	path := filepath.Join(mdir, fmt.Sprintf("rotlog_app_log_%d.prom", p.cmd.Process.Pid))
+	line := strings.Repeat("x", 99) + "\n"
+	for range 10000 { // 1 MB: about ten files of 100K, a budget of three
+		io.WriteString(p.stdin, line)
+	}
+	waitFor(t, "removals counted in the metrics file", func() bool {
+		return exists(path) && metricValue(t, path, "rotlog_housekeeping_removals_total", "app.log") > 0
+	})
+	p.wait(t)
+	if n := strings.Count(p.stderr.String(), "rotlog: removed "); n < 1 {
+		t.Errorf("stderr reports %d removals; stderr: %s", n, p.stderr)
+	}
+}

@@ -454,7 +454,12 @@ func (a *app) keep(last <-chan struct{}, done chan<- struct{}) {
 		}
 		again := a.keeper.Pass(ctx, a.now())
 		if a.out.stats != nil {
-			a.out.stats.housekept(a.keeper.Backlog(), a.keeper.Actions())
+			acts := a.keeper.Actions()
+			if a.out.budget != nil {
+				// The write path's own Keeper removes for the budget too.
+				acts.Removed += a.out.budget.Actions().Removed
+			}
+			a.out.stats.housekept(a.keeper.Backlog(), acts)
 		}
 		if final {
 			return
