@@ -1,5 +1,3 @@
-//go:build unix && !linux
-
 package rotator
 
 import (
@@ -15,5 +13,5 @@ func statSpace(path string) (free, size int64, err error) {
 	if err := unix.Statfs(path, &st); err != nil {
 		return 0, 0, &os.PathError{Op: "statfs", Path: path, Err: err}
 	}
-	return int64(st.Bavail) * int64(st.Bsize), int64(st.Blocks) * int64(st.Bsize), nil
+	return st.F_bavail * int64(st.F_bsize), int64(st.F_blocks) * int64(st.F_bsize), nil
 }
