@@ -4,12 +4,14 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -246,5 +248,57 @@ func TestNoXattrKillDuringCompression(t *testing.T) {
 		if strings.HasPrefix(e.Name(), name+".") && e.Name() != name+".gz" {
 			t.Errorf("%s made", e.Name())
 		}
+	}
+}
+
+// Without extended attributes a file's records are a sidecar, which needs
+// room: a rotation on a full disk waits for room rather than rename the
+// file without its records (its post-rotate mark was lost, and its command
+// never ran). Here the disk (a small tmpfs under the FUSE file system) is
+// full when SIGALRM asks for a rotation, and has room again at the next:
+// the rotated file's command runs, once.
+func TestNoXattrFullDiskKeepsMarks(t *testing.T) {
+	t.Parallel()
+	backing := mountTmpfs(t, 4<<20)
+	tfs := mountTestFSWith(t, mountOptions{backing: backing})
+	tfs.noXattr.Store(true)
+	hooks := filepath.Join(t.TempDir(), "hooks")
+	p := startOnTestFS(t, tfs, "app.log", "-when", "D", "-v", "--post-rotate", "echo >>"+hooks)
+	app := filepath.Join(backing, "app.log")
+	if _, err := io.WriteString(p.stdin, "first\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first line", func() bool { return readFileQuiet(app) == "first\n" })
+	filler := fillDisk(t, backing)
+	p.cmd.Process.Signal(syscall.SIGALRM)
+	waitFor(t, "the rotation refused for want of room, or made", func() bool {
+		return strings.Contains(p.stderr.String(), "cannot follow it") || !exists(app)
+	})
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Process.Signal(syscall.SIGALRM)
+	waitFor(t, "the rotation", func() bool { return !exists(app) })
+	p.wait(t)
+	hooked := map[string]int{}
+	b, _ := os.ReadFile(hooks)
+	for _, l := range strings.Fields(string(b)) {
+		hooked[filepath.Base(l)]++
+	}
+	ents, err := os.ReadDir(backing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated := 0
+	for _, e := range ents {
+		if name := e.Name(); strings.HasPrefix(name, "app.log.") {
+			rotated++
+			if hooked[name] != 1 {
+				t.Errorf("%s: post-rotate command run %d times, want once; stderr: %s", name, hooked[name], p.stderr)
+			}
+		}
+	}
+	if rotated != 1 {
+		t.Errorf("%d rotated files, want 1: %v", rotated, ents)
 	}
 }

@@ -142,15 +142,15 @@ func (m *meta) set(f *os.File, path, name string, v []byte) {
 // setAll records each of as on the open file f, which has or is about to
 // have the name path (compress records on a temporary file the name it is
 // renamed to next): as extended attributes, else in path's sidecar, with
-// one write however many there are.
-func (m *meta) setAll(f *os.File, path string, as []attr) {
+// one write however many there are. A failure is reported, and returned.
+func (m *meta) setAll(f *os.File, path string, as []attr) error {
 	dir := filepath.Dir(path)
 	rest := as
 	if !m.sidecars[dir] {
 		rest = nil
 		sc, err := f.SyscallConn()
 		if err != nil {
-			return
+			return err
 		}
 		for i, a := range as {
 			var err error
@@ -168,7 +168,7 @@ func (m *meta) setAll(f *os.File, path string, as []attr) {
 		}
 	}
 	if len(rest) == 0 {
-		return
+		return nil
 	}
 	id, err := fileIDOf(f)
 	var fi fs.FileInfo
@@ -181,6 +181,7 @@ func (m *meta) setAll(f *os.File, path string, as []attr) {
 	if err != nil {
 		m.logf("error: recording %s on %s: %v", strings.TrimPrefix(rest[0].name, "user.rotlog."), path, err)
 	}
+	return err
 }
 
 // sidecarPath is where the sidecar of the file at path is: .NAME.rotlog in

@@ -70,6 +70,11 @@ func (m *meta) rotateTo(path, name string, first int) (string, error) {
 			switch err := m.reserve(cand, id, pfi.Mode().Perm(), rec); {
 			case errors.Is(err, fs.ErrExist):
 				continue // taken, or about to be
+			case diskFull(err):
+				// Renamed now, the file would lose its records (its
+				// hook and manifest marks): it is renamed once there
+				// is room for them.
+				return "", fmt.Errorf("records of %s cannot follow it to %s: %w", path, cand, err)
 			case err != nil:
 				m.logf("error: records of %s cannot follow it to %s: %v", path, cand, err)
 			}
@@ -119,9 +124,9 @@ func (m *meta) linked(path, cand string, fi fs.FileInfo, id fileID, rec []attr) 
 // without its file is an orphan that housekeeping sweeps; the old sidecar,
 // left beside the old name, is about a file no longer there. The sidecar
 // is made without replacing one that is there: a fresh one belongs to
-// another rename to cand under way, so cand is taken (fs.ErrExist); one
-// an old one about no file,
-// or one about this very file (a rename killed before), is replaced.
+// another rename to cand under way, so cand is taken (fs.ErrExist); an
+// old one about no file, or one about this very file (a rename killed
+// before), is replaced.
 func (m *meta) reserve(cand string, id fileID, perm fs.FileMode, rec []attr) error {
 	err := writeSidecar(cand, id, perm, rec, true)
 	if !errors.Is(err, fs.ErrExist) {

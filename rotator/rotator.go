@@ -743,7 +743,15 @@ func (r *Rotator) openAppend(path string, rec []attr) (f *os.File, created bool,
 				rec = append(rec, attr{manifestAttr, []byte(hookPending)})
 			}
 			if len(rec) > 0 {
-				r.meta.setAll(f, path, rec)
+				if err := r.meta.setAll(f, path, rec); diskFull(err) && !r.pat.Template() {
+					// An active file must have its records from the
+					// start (its period, its hook mark): without room
+					// for them, it is not made yet. The lock is held, and
+					// a file without a period is opened only under it.
+					os.Remove(path)
+					f.Close()
+					return nil, false, err
+				}
 			}
 		}
 		return f, created, nil
@@ -999,4 +1007,9 @@ func syncDir(dir string) {
 		d.Sync()
 		d.Close()
 	}
+}
+
+// diskFull reports whether err is for want of space.
+func diskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
