@@ -343,3 +343,34 @@ func setHookPending(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+// An active file with no record of its period (its creator was killed
+// between the create and the record, or another program made it) gets its
+// records from the pipeline that opens it under the lock: its post-rotate
+// command runs once it is rotated. (It never ran: no mark said it was owed.)
+func TestUnrecordedActiveFileHooked(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	app := filepath.Join(dir, "app.log")
+	if err := os.WriteFile(app, []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hooks := filepath.Join(t.TempDir(), "hooks")
+	p := startRotlog(t, dir, "rotlog", nil, "-p", "app.log", "-when", "D", "-v", "--post-rotate", "echo >>"+hooks)
+	io.WriteString(p.stdin, "new\n")
+	waitFor(t, "the line appended", func() bool { return readFileQuiet(app) == "old\nnew\n" })
+	p.cmd.Process.Signal(syscall.SIGALRM)
+	waitFor(t, "the rotation", func() bool { return !exists(app) })
+	p.wait(t)
+	ents, _ := os.ReadDir(dir)
+	var rotated []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "app.log.") {
+			rotated = append(rotated, e.Name())
+		}
+	}
+	got := strings.Fields(readFileQuiet(hooks))
+	if len(rotated) != 1 || len(got) != 1 || filepath.Base(got[0]) != rotated[0] {
+		t.Errorf("rotated %v, post-rotate command run for %v; want it run once for the rotated file; stderr: %s", rotated, got, p.stderr)
+	}
+}

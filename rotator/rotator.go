@@ -734,8 +734,19 @@ func (r *Rotator) openAppend(path string, rec []attr) (f *os.File, created bool,
 			f.Close()
 			return nil, false, err
 		}
-		if created {
-			r.verbosef("created %s", path)
+		// An active file without a record of its period (its creator was
+		// killed before it recorded it, or rotlog did not make it) gets
+		// its records now, under the lock, as if made now: its period
+		// is the current one (rotateEnded, just before, judged it by its
+		// last write), and its post-rotate command is owed.
+		unrecorded := !created && len(rec) > 0 && r.meta.get(path, startAttr) == nil
+		if unrecorded {
+			r.verbosef("recording %s, which has no record of its period", path)
+		}
+		if created || unrecorded {
+			if created {
+				r.verbosef("created %s", path)
+			}
 			if r.cfg.MarkHook {
 				rec = append(rec, attr{hookAttr, []byte(hookPending)})
 			}
@@ -743,7 +754,7 @@ func (r *Rotator) openAppend(path string, rec []attr) (f *os.File, created bool,
 				rec = append(rec, attr{manifestAttr, []byte(hookPending)})
 			}
 			if len(rec) > 0 {
-				if err := r.meta.setAll(f, path, rec); diskFull(err) && !r.pat.Template() {
+				if err := r.meta.setAll(f, path, rec); diskFull(err) && created && !r.pat.Template() {
 					// An active file must have its records from the
 					// start (its period, its hook mark): without room
 					// for them, it is not made yet. The lock is held, and
