@@ -398,12 +398,8 @@ func (o *options) config(realNow time.Time) (*config, error) {
 		return nil, usagef("--drain-timeout: %q is not a duration like 5s (0: until end of input)", o.drainTimeout)
 	}
 	if o.size != "" {
-		c.maxSize, err = parseSize(o.size)
-		if err := tooLarge("size", o.size, err); err != nil {
+		if c.maxSize, err = positiveSize("size", o.size, "a size like 500K, 100M or 2G"); err != nil {
 			return nil, err
-		}
-		if err != nil || c.maxSize < 1 {
-			return nil, usagef("--size: %q is not a size like 500K, 100M or 2G", o.size)
 		}
 	}
 	if o.backupCount < 0 {
@@ -494,12 +490,9 @@ func (o *options) config(realNow time.Time) (*config, error) {
 // budget reads --max-total and --keep-free into b.
 func (o *options) budget(b *rotator.Budget) error {
 	if o.maxTotal != "" {
-		n, err := parseSize(o.maxTotal)
-		if err := tooLarge("max-total", o.maxTotal, err); err != nil {
+		n, err := positiveSize("max-total", o.maxTotal, "a size like 500M or 2G")
+		if err != nil {
 			return err
-		}
-		if err != nil || n < 1 {
-			return usagef("--max-total: %q is not a size like 500M or 2G", o.maxTotal)
 		}
 		b.MaxTotal = n
 	}
@@ -511,12 +504,9 @@ func (o *options) budget(b *rotator.Budget) error {
 			}
 			b.KeepFreePercent = f
 		} else {
-			n, err := parseSize(o.keepFree)
-			if err := tooLarge("keep-free", o.keepFree, err); err != nil {
+			n, err := positiveSize("keep-free", o.keepFree, "a size like 500M or a share like 10%")
+			if err != nil {
 				return err
-			}
-			if err != nil || n < 1 {
-				return usagef("--keep-free: %q is not a size like 500M or a share like 10%%", o.keepFree)
 			}
 			b.KeepFree = n
 		}
@@ -607,14 +597,23 @@ var errTooLarge = errors.New("too large")
 // tooLarge says, in flag language, that a value of --name is beyond what
 // rotlog takes, if err says so; otherwise it returns nil.
 func tooLarge(name, value string, err error) error {
-	switch {
-	case !errors.Is(err, errTooLarge):
+	if !errors.Is(err, errTooLarge) {
 		return nil
-	case name == "size" || name == "max-total" || name == "keep-free":
-		return usagef("--%s: %q is too large: sizes go up to %dT", name, value, maxSize>>40)
-	default:
-		return usagef("--%s: %q is too long: durations go up to %dd (100 years)", name, value, maxDuration/(24*time.Hour))
 	}
+	return usagef("--%s: %q is too long: durations go up to %dd (100 years)", name, value, maxDuration/(24*time.Hour))
+}
+
+// positiveSize reads the value of --name, a size of at least one byte;
+// like says what is expected, in the error ("a size like 500M or 2G").
+func positiveSize(name, value, like string) (int64, error) {
+	n, err := parseSize(value)
+	if errors.Is(err, errTooLarge) {
+		return 0, usagef("--%s: %q is too large: sizes go up to %dT", name, value, maxSize>>40)
+	}
+	if err != nil || n < 1 {
+		return 0, usagef("--%s: %q is not %s", name, value, like)
+	}
+	return n, nil
 }
 
 // parseSize reads 500K, 100M, 2G (binary multiples) or a byte count. A
