@@ -594,7 +594,7 @@ const maxDuration = 36500 * 24 * time.Hour
 // maxDuration.
 var errTooLarge = errors.New("too large")
 
-// tooLarge says, in flag language, that a value of --name is beyond what
+// tooLarge says, in flag language, that a duration given to --name is beyond what
 // rotlog takes, if err says so; otherwise it returns nil.
 func tooLarge(name, value string, err error) error {
 	if !errors.Is(err, errTooLarge) {

@@ -157,7 +157,7 @@ func (o *output) write(p, raw []byte, held unwritten, now time.Time) error {
 			if o.queue != nil {
 				meanwhile = "input is read on into --buffer, and dropped when it is full"
 			}
-			if o.budget != nil && diskFull(err) {
+			if o.budget != nil && rotator.NoSpace(err) {
 				meanwhile += "; nothing of this target is left to remove"
 			}
 			o.log.warnf("error: %v; retrying (%s)", err, meanwhile)
@@ -176,17 +176,12 @@ func (o *output) write(p, raw []byte, held unwritten, now time.Time) error {
 	}
 }
 
-// diskFull reports whether a write failed for want of space.
-func diskFull(err error) bool {
-	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
-}
-
 // freeSpace, when a write of p failed with err for want of space and a
 // disk budget is set, removes this target's oldest rotated files that can
 // go, at least p's size; it reports whether it removed any, so that the
 // write is retried at once.
 func (o *output) freeSpace(p []byte, err error, now time.Time) bool {
-	if o.budget == nil || !diskFull(err) {
+	if o.budget == nil || !rotator.NoSpace(err) {
 		return false
 	}
 	o.mu.Lock()

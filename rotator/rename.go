@@ -70,7 +70,7 @@ func (m *meta) rotateTo(path, name string, first int) (string, error) {
 			switch err := m.reserve(cand, id, pfi.Mode().Perm(), rec); {
 			case errors.Is(err, fs.ErrExist):
 				continue // taken, or about to be
-			case diskFull(err):
+			case NoSpace(err):
 				// Renamed now, the file would lose its records (its
 				// hook and manifest marks): it is renamed once there
 				// is room for them.

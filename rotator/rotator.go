@@ -169,7 +169,7 @@ func (r *Rotator) write(p []byte) (int, error) {
 		r.failed = time.Now()
 	}
 	r.tail = r.tail || n > 0
-	if !r.tail && !errors.Is(err, unix.ENOSPC) && !errors.Is(err, unix.EDQUOT) && !errors.Is(err, unix.EFBIG) {
+	if !r.tail && !NoSpace(err) && !errors.Is(err, unix.EFBIG) {
 		r.closeFile() // the retry reopens
 	}
 	return n, err
@@ -754,7 +754,7 @@ func (r *Rotator) openAppend(path string, rec []attr) (f *os.File, created bool,
 				rec = append(rec, attr{manifestAttr, []byte(hookPending)})
 			}
 			if len(rec) > 0 {
-				if err := r.meta.setAll(f, path, rec); diskFull(err) && created && !r.pat.Template() {
+				if err := r.meta.setAll(f, path, rec); NoSpace(err) && created && !r.pat.Template() {
 					// An active file must have its records from the
 					// start (its period, its hook mark): without room
 					// for them, it is not made yet. The lock is held, and
@@ -1020,7 +1020,7 @@ func syncDir(dir string) {
 	}
 }
 
-// diskFull reports whether err is for want of space.
-func diskFull(err error) bool {
+// NoSpace reports whether err is for want of space (ENOSPC, EDQUOT).
+func NoSpace(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
