@@ -89,36 +89,33 @@ func (m *meta) useSidecars(dir string, err error) {
 // get returns the record name of the file at path (a link is not
 // followed), or nil: its extended attribute, else its sidecar's entry.
 func (m *meta) get(path, name string) []byte {
-	dir := filepath.Dir(path)
-	if !m.sidecars[dir] {
-		var buf [4096]byte
-		n, err := lgetxattr(path, name, buf[:])
-		if err == nil && n > 0 {
-			return bytes.Clone(buf[:n])
-		}
-		if unsupported(err) {
-			m.useSidecars(dir, err)
-		}
-	}
-	id, err := pathID(path)
-	if err != nil {
-		return nil
-	}
-	return readSidecar(path, id)[name]
+	return m.lookup(path, name, func(buf []byte) (int, error) { return lgetxattr(path, name, buf) },
+		func() (fileID, error) { return pathID(path) })
 }
 
 // getFile returns the record name of the open file f, whatever its name
 // refers to now, or nil; path is the name f was opened as, where its
 // sidecar is, which counts only if it names f.
 func (m *meta) getFile(f *os.File, path, name string) []byte {
+	xattr := func(buf []byte) (n int, err error) {
+		sc, err := f.SyscallConn()
+		if err != nil {
+			return -1, err
+		}
+		sc.Control(func(fd uintptr) { n, err = fgetxattr(int(fd), name, buf) })
+		return n, err
+	}
+	return m.lookup(path, name, xattr, func() (fileID, error) { return fileIDOf(f) })
+}
+
+// lookup is get and getFile: the extended attribute xattr reads, unless
+// path's directory keeps sidecars, else the entry of path's sidecar if it
+// is about the file id names.
+func (m *meta) lookup(path, name string, xattr func([]byte) (int, error), id func() (fileID, error)) []byte {
 	dir := filepath.Dir(path)
 	if !m.sidecars[dir] {
 		var buf [4096]byte
-		n := -1
-		var err error
-		if sc, cerr := f.SyscallConn(); cerr == nil {
-			sc.Control(func(fd uintptr) { n, err = fgetxattr(int(fd), name, buf[:]) })
-		}
+		n, err := xattr(buf[:])
 		if err == nil && n > 0 {
 			return bytes.Clone(buf[:n])
 		}
@@ -126,11 +123,11 @@ func (m *meta) getFile(f *os.File, path, name string) []byte {
 			m.useSidecars(dir, err)
 		}
 	}
-	id, err := fileIDOf(f)
+	fid, err := id()
 	if err != nil {
 		return nil
 	}
-	return readSidecar(path, id)[name]
+	return readSidecar(path, fid)[name]
 }
 
 // set records name on the open file f, which has or is about to have the
