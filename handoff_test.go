@@ -92,18 +92,9 @@ func TestHandOffManyPipelines(t *testing.T) {
 	close(stopWatch)
 	<-watched
 
-	// A rotated file is made by a rotation, or under its rotated name by
-	// a line read before a boundary whose period had no file yet.
-	rotatedRe := regexp.MustCompile(`rotated app.log to (\S+)|made (\S+): no line of its period`)
-	compressedRe := regexp.MustCompile(`compressed (\S+) to`)
 	rotations, compressions := map[string]int{}, map[string]int{}
 	for _, p := range procs {
-		for _, m := range rotatedRe.FindAllStringSubmatch(p.stderr.String(), -1) {
-			rotations[m[1]+m[2]]++
-		}
-		for _, m := range compressedRe.FindAllStringSubmatch(p.stderr.String(), -1) {
-			compressions[m[1]]++
-		}
+		reportedFiles(p.stderr.String(), func(s string) string { return s }, rotations, compressions)
 		if strings.Contains(p.stderr.String(), "error") {
 			t.Errorf("stderr: %s", p.stderr)
 		}

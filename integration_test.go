@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -823,3 +824,21 @@ func TestTeeClosedStdout(t *testing.T) {
 		t.Errorf("%d reports of the closed stdout, want 1: %s", c, stderr)
 	}
 }
+
+// reportedFiles counts, from what -v reported in stderr, the rotated files
+// made (by a rotation, or under their rotated name by a line read before
+// a boundary whose period had no file yet) and the files compressed, each
+// under key(its name as reported).
+func reportedFiles(stderr string, key func(string) string, rotations, compressions map[string]int) {
+	for _, m := range rotatedRe.FindAllStringSubmatch(stderr, -1) {
+		rotations[key(m[1]+m[2])]++
+	}
+	for _, m := range compressedRe.FindAllStringSubmatch(stderr, -1) {
+		compressions[key(m[1])]++
+	}
+}
+
+var (
+	rotatedRe    = regexp.MustCompile(`rotated \S+ to (\S+)|made (\S+): no line of its period`)
+	compressedRe = regexp.MustCompile(`compressed (\S+) to`)
+)

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -61,10 +60,6 @@ func checkPipelinesOn(t *testing.T, tfs *testFS, n int, d time.Duration) {
 		})
 	}
 	wg.Wait()
-	// A rotated file is made by a rotation, or under its rotated name
-	// by a line read before a boundary whose period had no file yet.
-	rotatedRe := regexp.MustCompile(`rotated \S+ to (\S+)|made (\S+): no line of its period`)
-	compressedRe := regexp.MustCompile(`compressed (\S+) to`)
 	rotations, compressions := map[string]int{}, map[string]int{}
 	sidecars := false
 	// Lines read before a boundary and written after their period's file
@@ -74,12 +69,7 @@ func checkPipelinesOn(t *testing.T, tfs *testFS, n int, d time.Duration) {
 	for i, p := range procs {
 		s := p.stderr.String()
 		handedOff += strings.Count(s, "its period's file was handed off")
-		for _, m := range rotatedRe.FindAllStringSubmatch(s, -1) {
-			rotations[filepath.Base(m[1]+m[2])]++
-		}
-		for _, m := range compressedRe.FindAllStringSubmatch(s, -1) {
-			compressions[filepath.Base(m[1])]++
-		}
+		reportedFiles(s, filepath.Base, rotations, compressions)
 		sidecars = sidecars || strings.Contains(s, "sidecar")
 		if strings.Contains(s, "error") {
 			t.Errorf("pipeline %d: %s", i, s)
