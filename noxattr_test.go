@@ -292,3 +292,34 @@ func TestNoXattrFullDiskKeepsMarks(t *testing.T) {
 		t.Errorf("%d rotated files, want 1: %v", rotated, ents)
 	}
 }
+
+// The same for an active file made while the disk is full: without room
+// for its records it is not kept (the write is retried, as any write on a
+// full disk), so the file that takes the lines, once there is room, has
+// its period and its post-rotate mark, and its command runs once it is
+// rotated.
+func TestNoXattrFullDiskNewFileRecorded(t *testing.T) {
+	t.Parallel()
+	backing := mountTmpfs(t, 4<<20)
+	tfs := mountTestFSWith(t, mountOptions{backing: backing})
+	tfs.noXattr.Store(true)
+	hooks := filepath.Join(t.TempDir(), "hooks")
+	filler := fillDisk(t, backing)
+	p := startOnTestFS(t, tfs, "app.log", "-when", "D", "-v", "--post-rotate", "echo >>"+hooks)
+	if _, err := io.WriteString(p.stdin, "first\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the write to fail for want of room", func() bool { return strings.Contains(p.stderr.String(), "no space left") })
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	app := filepath.Join(backing, "app.log")
+	waitFor(t, "the line written", func() bool { return readFileQuiet(app) == "first\n" })
+	p.cmd.Process.Signal(syscall.SIGALRM)
+	waitFor(t, "the rotation", func() bool { return !exists(app) })
+	p.wait(t)
+	b, _ := os.ReadFile(hooks)
+	if got := strings.Fields(string(b)); len(got) != 1 || !strings.HasPrefix(filepath.Base(got[0]), "app.log.") {
+		t.Errorf("post-rotate command run for %q, want once for the rotated file; stderr: %s", got, p.stderr)
+	}
+}
